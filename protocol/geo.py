@@ -1,0 +1,240 @@
+"""Geography: metric projections, route lengths, H3 cells, area topics, privacy zones.
+
+Distances are computed in metres, never in degrees (SPEC §6.1): geodesic
+lengths use ``pyproj.Geod`` on WGS84, and planar work (corridors, matching)
+happens in a local azimuthal equidistant projection centred on the area, which
+keeps distances within 0.1 % across 100 km of its centre.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+
+import h3
+import h3.api.basic_int as h3i
+import numpy as np
+import numpy.typing as npt
+import pyproj
+
+from protocol.errors import BadGeometry, describe
+from protocol.fields import MICRO, GeoPoint, H3Cell, Polyline
+
+#: Resolution of the cells that name gossip topics (SPEC §4.3): ~250 km² each.
+TOPIC_RESOLUTION = 5
+#: Default resolution of request cells: edge ~1.4 km, ~5 km² (SPEC §4.2).
+REQUEST_RESOLUTION = 7
+
+_GEOD = pyproj.Geod(ellps="WGS84")
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def on_earth(lat_e6: int, lon_e6: int) -> bool:
+    return -90 * MICRO <= lat_e6 <= 90 * MICRO and -180 * MICRO <= lon_e6 <= 180 * MICRO
+
+
+def segment_lengths_m(route: Polyline) -> FloatArray:
+    """Geodesic length of each segment of ``route``, in metres."""
+    lonlat = route.lonlat_degrees()
+    if len(lonlat) < 2:
+        return np.zeros(0)
+    _, _, dist = _GEOD.inv(lonlat[:-1, 0], lonlat[:-1, 1], lonlat[1:, 0], lonlat[1:, 1])
+    return np.asarray(dist, dtype=np.float64)
+
+
+def route_length_m(route: Polyline) -> float:
+    return float(segment_lengths_m(route).sum())
+
+
+def distance_m(a: GeoPoint, b: GeoPoint) -> float:
+    """Geodesic distance between two points, in metres."""
+    _, _, dist = _GEOD.inv(a.lon, a.lat, b.lon, b.lat)
+    return float(dist)
+
+
+# -- H3 cells
+
+
+def cell_of(point: GeoPoint, resolution: int = REQUEST_RESOLUTION) -> H3Cell:
+    """The H3 cell containing ``point`` at ``resolution``."""
+    return H3Cell(h3i.latlng_to_cell(point.lat, point.lon, resolution))
+
+
+def is_cell(value: int) -> bool:
+    return 0 <= value < 2**64 and bool(h3i.is_valid_cell(value))
+
+
+def cell_resolution(cell: H3Cell) -> int:
+    return int(h3i.get_resolution(cell))
+
+
+def cell_center(cell: H3Cell) -> GeoPoint:
+    lat, lon = h3i.cell_to_latlng(cell)
+    return GeoPoint.from_degrees(lat, lon)
+
+
+@lru_cache(maxsize=32)
+def cell_radius_m(resolution: int) -> float:
+    """An upper bound on centre-to-vertex distance of any cell at ``resolution``.
+
+    H3 cells vary in size across the globe by up to ~2x; the average edge
+    length times 2 bounds the circumradius everywhere with margin.
+    """
+    return 2.0 * float(h3.average_hexagon_edge_length(resolution, unit="m"))
+
+
+def topic_cell(point: GeoPoint) -> H3Cell:
+    """The area (res-5 cell) whose gossip topic carries rides at ``point``."""
+    return cell_of(point, TOPIC_RESOLUTION)
+
+
+def area_topic(cell: H3Cell) -> str:
+    """Gossip topic name for an area cell: ``lazooz/1/rides/<h3 hex>``."""
+    if cell_resolution(cell) != TOPIC_RESOLUTION:
+        cell = H3Cell(h3i.cell_to_parent(cell, TOPIC_RESOLUTION))
+    return f"lazooz/1/rides/{h3.int_to_str(cell)}"
+
+
+def area_cells_around(point: GeoPoint, rings: int = 1) -> tuple[H3Cell, ...]:
+    """The area cell of ``point`` and ``rings`` rings of neighbours, sorted."""
+    centre = h3i.latlng_to_cell(point.lat, point.lon, TOPIC_RESOLUTION)
+    return tuple(sorted(H3Cell(c) for c in h3i.grid_disk(centre, rings)))
+
+
+def route_topics(route: Polyline) -> tuple[str, ...]:
+    """Topics an offer is published on: every area cell its route passes through."""
+    cells = {
+        h3i.latlng_to_cell(lat, lon, TOPIC_RESOLUTION)
+        for lon, lat in _densify_lonlat(route.lonlat_degrees(), step_m=2_000.0)
+    }
+    return tuple(sorted(area_topic(H3Cell(c)) for c in cells))
+
+
+def _densify_lonlat(lonlat: FloatArray, step_m: float) -> FloatArray:
+    """Vertices plus points at most ``step_m`` apart along each segment."""
+    out: list[FloatArray] = []
+    for (lon0, lat0), (lon1, lat1) in itertools.pairwise(lonlat):
+        _, _, d = _GEOD.inv(lon0, lat0, lon1, lat1)
+        n = int(d // step_m)
+        if n:
+            mids = _GEOD.npts(lon0, lat0, lon1, lat1, n)
+            out.append(np.asarray(mids, dtype=np.float64).reshape(-1, 2))
+    out.append(lonlat)
+    return np.concatenate(out)
+
+
+# -- local metric projection
+
+
+@dataclass(frozen=True, slots=True)
+class LocalProjection:
+    """Azimuthal equidistant projection centred on an area: degrees <-> metres.
+
+    One projection serves one matching area; points more than ~100 km from
+    the centre lose accuracy, which is why areas are H3 res-5 neighbourhoods.
+    """
+
+    centre: GeoPoint
+    _forward: pyproj.Transformer
+    _inverse: pyproj.Transformer
+
+    @classmethod
+    def around(cls, centre: GeoPoint) -> LocalProjection:
+        return _projection(centre.lat_e6, centre.lon_e6)
+
+    def to_metres(self, lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+        x, y = self._forward.transform(lon, lat)
+        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+    def to_degrees(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Inverse of ``to_metres``: ``(lon, lat)`` arrays."""
+        lon, lat = self._inverse.transform(x, y)
+        return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+    def route_xy(self, route: Polyline) -> FloatArray:
+        """An ``(n, 2)`` array of the route's vertices in metres."""
+        lonlat = route.lonlat_degrees()
+        x, y = self.to_metres(lonlat[:, 0], lonlat[:, 1])
+        return np.column_stack((x, y))
+
+    def point_xy(self, point: GeoPoint) -> tuple[float, float]:
+        x, y = self.to_metres(np.array([point.lon]), np.array([point.lat]))
+        return float(x[0]), float(y[0])
+
+
+@lru_cache(maxsize=64)
+def _projection(lat_e6: int, lon_e6: int) -> LocalProjection:
+    # Transformers take ~1 ms to build; areas repeat, so build each once.
+    crs = pyproj.CRS.from_proj4(
+        f"+proj=aeqd +lat_0={lat_e6 / MICRO} +lon_0={lon_e6 / MICRO} +datum=WGS84 +units=m"
+    )
+    wgs84 = pyproj.CRS.from_epsg(4326)
+    return LocalProjection(
+        centre=GeoPoint(lat_e6, lon_e6),
+        _forward=pyproj.Transformer.from_crs(wgs84, crs, always_xy=True),
+        _inverse=pyproj.Transformer.from_crs(crs, wgs84, always_xy=True),
+    )
+
+
+# -- privacy zone
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacyZone:
+    """How much of each end of a route is hidden before an offer is gossiped.
+
+    The cut length is drawn per offer from ``[min_m, max_m]`` along the route,
+    so repeated offers from one home do not all end at one circle's edge (the
+    weakness of fixed-radius zones in fitness apps). SPEC §4.1.
+    """
+
+    min_m: float = 300.0
+    max_m: float = 600.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_m <= self.max_m:
+            raise BadGeometry(
+                describe("PrivacyZone", (self.min_m, self.max_m), "need 0 <= min <= max")
+            )
+
+
+def cut_privacy_zone(route: Polyline, zone: PrivacyZone, rng: random.Random) -> Polyline:
+    """``route`` without a random-length stretch at each end (SPEC §4.1).
+
+    Raises ``BadGeometry`` when the route is too short to keep anything after
+    both cuts: such a ride would reveal both ends, so it is not offered.
+    """
+    lengths = segment_lengths_m(route)
+    total = float(lengths.sum())
+    head = rng.uniform(zone.min_m, zone.max_m)
+    tail = rng.uniform(zone.min_m, zone.max_m)
+    if head + tail >= total:
+        raise BadGeometry(
+            describe(
+                "route", f"<{total:.0f} m>", f"too short to hide {head + tail:.0f} m of its ends"
+            )
+        )
+    cum = np.concatenate(([0.0], np.cumsum(lengths)))
+    lonlat = route.lonlat_degrees()
+    start = _point_at(lonlat, cum, head)
+    end = _point_at(lonlat, cum, total - tail)
+    inner = lonlat[(cum > head) & (cum < total - tail)]
+    kept = np.vstack([start, inner, end]) if len(inner) else np.vstack([start, end])
+    return Polyline.from_points(GeoPoint.from_degrees(lat, lon) for lon, lat in kept)
+
+
+def _point_at(lonlat: FloatArray, cum: FloatArray, at_m: float) -> FloatArray:
+    """The ``(lon, lat)`` point ``at_m`` metres along the route."""
+    i = int(np.searchsorted(cum, at_m, side="right")) - 1
+    i = min(max(i, 0), len(lonlat) - 2)
+    seg = cum[i + 1] - cum[i]
+    if seg <= 0:
+        return np.asarray(lonlat[i], dtype=np.float64)
+    lon0, lat0 = lonlat[i]
+    lon1, lat1 = lonlat[i + 1]
+    az, _, _ = _GEOD.inv(lon0, lat0, lon1, lat1)
+    lon, lat, _ = _GEOD.fwd(lon0, lat0, az, at_m - cum[i])
+    return np.array([lon, lat])

@@ -1,0 +1,285 @@
+"""The validation pipeline for gossiped messages (SPEC §5), as pure functions.
+
+Order, cheapest and most fundamental first, and fixed so that every
+implementation rejects the same input for the same reason:
+
+    1 size  2 decode  3 schema  4 signature  5 freshness  6 replay  7 semantics
+
+Only a message that passes all seven is recorded in the replay window and
+returned; a rejection raises the ``RemoteError`` subclass of its step.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+from protocol import geo
+from protocol.codec import DecodeLimits, check_header, decode_body, decode_envelope
+from protocol.envelope import Signed
+from protocol.errors import (
+    BadGeometry,
+    Expired,
+    InvalidMessage,
+    NotYetValid,
+    Oversized,
+    Replayed,
+    describe,
+)
+from protocol.fields import MessageId, Polyline, TimeWindow
+from protocol.identity import verify
+from protocol.messages import GossipMessage, RideOffer, RideRequest
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationPolicy:
+    """Every limit the pipeline applies; defaults are the SPEC §5 values."""
+
+    max_bytes: int = 64 * 1024
+    max_skew_ms: int = 30_000
+    max_lifetime_ms: int = 2 * DAY_MS
+    max_window_ms: int = DAY_MS
+    min_route_vertices: int = 2
+    max_route_vertices: int = 1024
+    min_route_m: float = 200.0
+    max_route_m: float = 1_000_000.0
+    max_segment_m: float = 50_000.0
+    max_speed_kmh: float = 200.0
+    max_seats: int = 8
+    max_detour_m: int = 50_000
+    max_detour_s: int = 3 * 3600
+    max_walk_m: int = 5_000
+    max_cost_minor: int = 10_000_000
+    min_cell_resolution: int = 5
+    max_cell_resolution: int = 9
+
+    @property
+    def decode_limits(self) -> DecodeLimits:
+        return DecodeLimits(max_bytes=self.max_bytes)
+
+
+DEFAULT_POLICY = ValidationPolicy()
+
+
+@dataclass(slots=True)
+class ReplayWindow:
+    """Ids of accepted messages until they expire, in bounded memory.
+
+    Every gossip message has a bounded lifetime (``max_lifetime_ms``), so an id
+    can be forgotten once its message has expired: a replay after that fails
+    freshness instead. If more than ``capacity`` live ids arrive, the one that
+    expires first is forgotten early; a replay of it is then caught by the
+    book's sequence check (SPEC §5.6).
+    """
+
+    capacity: int = 200_000
+    skew_ms: int = 30_000
+    _expiry: dict[MessageId, int] = field(default_factory=dict)
+    _heap: list[tuple[int, MessageId]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+    def __contains__(self, message_id: MessageId) -> bool:
+        return message_id in self._expiry
+
+    def check(self, message_id: MessageId) -> None:
+        if message_id in self._expiry:
+            raise Replayed(describe("message_id", message_id.hex()[:16], "already accepted"))
+
+    def record(self, message_id: MessageId, expires_ms: int, now_ms: int) -> None:
+        self.forget_expired(now_ms)
+        while len(self._expiry) >= self.capacity:
+            _, oldest = heapq.heappop(self._heap)
+            self._expiry.pop(oldest, None)
+        self._expiry[message_id] = expires_ms
+        heapq.heappush(self._heap, (expires_ms, message_id))
+
+    def forget_expired(self, now_ms: int) -> None:
+        # Keep ids as long as freshness would still accept their message.
+        while self._heap and self._heap[0][0] + self.skew_ms < now_ms:
+            _, gone = heapq.heappop(self._heap)
+            self._expiry.pop(gone, None)
+
+
+# -- the pipeline
+
+
+def open_gossip(
+    data: bytes,
+    *,
+    now_ms: int,
+    replay: ReplayWindow,
+    policy: ValidationPolicy = DEFAULT_POLICY,
+) -> Signed[GossipMessage]:
+    """Run all seven steps on raw gossip bytes; return the verified message."""
+    check_size(data, policy)
+    env = decode_envelope(data, policy.decode_limits)
+    cls = check_header(env)
+    message = decode_body(env.kind, env.body, policy.decode_limits)
+    assert isinstance(message, cls)
+    verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
+    assert isinstance(message, RideOffer | RideRequest)
+    check_freshness(message, now_ms, policy)
+    message_id = env.message_id
+    replay.check(message_id)
+    check_semantics(message, policy)
+    replay.record(message_id, message.expires_ms, now_ms)
+    return Signed(message=message, author=env.author, message_id=message_id, raw=data)
+
+
+def check_size(data: bytes, policy: ValidationPolicy = DEFAULT_POLICY) -> None:
+    if len(data) > policy.max_bytes:
+        raise Oversized(describe("message", f"<{len(data)} bytes>", f"limit is {policy.max_bytes}"))
+
+
+def check_freshness(
+    message: GossipMessage, now_ms: int, policy: ValidationPolicy = DEFAULT_POLICY
+) -> None:
+    """Reject expired and future-dated messages, allowing ``max_skew_ms`` of clock skew."""
+    name = type(message).__name__
+    if message.expires_ms + policy.max_skew_ms < now_ms:
+        raise Expired(
+            describe(f"{name}.expires_ms", message.expires_ms, f"expired before now={now_ms}")
+        )
+    if message.created_ms - policy.max_skew_ms > now_ms:
+        raise NotYetValid(
+            describe(
+                f"{name}.created_ms",
+                message.created_ms,
+                f"more than {policy.max_skew_ms} ms after now={now_ms}",
+            )
+        )
+
+
+def check_semantics(message: GossipMessage, policy: ValidationPolicy = DEFAULT_POLICY) -> None:
+    """Ranges and rules that need the whole message; also used for local input."""
+    if isinstance(message, RideOffer):
+        _check_offer(message, policy)
+    else:
+        _check_request(message, policy)
+
+
+def _check_offer(m: RideOffer, p: ValidationPolicy) -> None:
+    _check_common("RideOffer", m.seq, m.created_ms, m.expires_ms, m.seats, p)
+    _check_window("RideOffer.departure", m.departure, m.created_ms, p)
+    _range("RideOffer.max_detour_m", m.max_detour_m, 0, p.max_detour_m)
+    _range("RideOffer.max_detour_s", m.max_detour_s, 0, p.max_detour_s)
+    _range("RideOffer.duration_s", m.duration_s, 1, p.max_window_ms // 1000)
+    if len(m.cost.currency) != 3 or not m.cost.currency.isascii() or not m.cost.currency.isupper():
+        raise InvalidMessage(
+            describe("RideOffer.cost.currency", m.cost.currency, "must be ISO 4217")
+        )
+    _range("RideOffer.cost.base_minor", m.cost.base_minor, 0, p.max_cost_minor)
+    _range("RideOffer.cost.per_km_minor", m.cost.per_km_minor, 0, p.max_cost_minor)
+    length_m = check_route("RideOffer.route", m.route, p)
+    speed_kmh = length_m / m.duration_s * 3.6
+    if speed_kmh > p.max_speed_kmh:
+        raise BadGeometry(
+            describe(
+                "RideOffer.duration_s",
+                m.duration_s,
+                f"implies {speed_kmh:.0f} km/h over {length_m:.0f} m (limit {p.max_speed_kmh:.0f})",
+            )
+        )
+
+
+def _check_request(m: RideRequest, p: ValidationPolicy) -> None:
+    _check_common("RideRequest", m.seq, m.created_ms, m.expires_ms, m.seats, p)
+    _check_window("RideRequest.window", m.window, m.created_ms, p)
+    _range("RideRequest.max_walk_m", m.max_walk_m, 0, p.max_walk_m)
+    resolutions = []
+    for name, cell in (("pickup_cell", m.pickup_cell), ("dropoff_cell", m.dropoff_cell)):
+        if not geo.is_cell(cell):
+            raise BadGeometry(describe(f"RideRequest.{name}", cell, "not a valid H3 cell"))
+        res = geo.cell_resolution(cell)
+        if not p.min_cell_resolution <= res <= p.max_cell_resolution:
+            raise InvalidMessage(
+                describe(
+                    f"RideRequest.{name}",
+                    f"<res {res}>",
+                    f"resolution must be {p.min_cell_resolution}..{p.max_cell_resolution}",
+                )
+            )
+        resolutions.append(res)
+    if resolutions[0] != resolutions[1]:
+        raise InvalidMessage(
+            describe("RideRequest.dropoff_cell", f"<res {resolutions[1]}>", "must match pickup's")
+        )
+
+
+def check_route(field_name: str, route: Polyline, p: ValidationPolicy = DEFAULT_POLICY) -> float:
+    """Vertex count, coordinates and lengths of a route; returns its length in metres."""
+    _range(f"{field_name}.vertices", len(route), p.min_route_vertices, p.max_route_vertices)
+    coords = route.coords_e6()
+    lat, lon = coords[:, 0], coords[:, 1]
+    bad = (abs(lat) > 90_000_000) | (abs(lon) > 180_000_000)
+    if bad.any():
+        i = int(bad.argmax())
+        raise BadGeometry(
+            describe(
+                f"{field_name}[{i}]", (int(lat[i]), int(lon[i])), "not on Earth (lat_e6, lon_e6)"
+            )
+        )
+    segments = geo.segment_lengths_m(route)
+    if segments.max() > p.max_segment_m:
+        i = int(segments.argmax())
+        raise BadGeometry(
+            describe(
+                f"{field_name}[{i}]",
+                f"<{segments[i]:.0f} m segment>",
+                f"limit {p.max_segment_m:.0f}",
+            )
+        )
+    length_m = float(segments.sum())
+    if not p.min_route_m <= length_m <= p.max_route_m:
+        raise BadGeometry(
+            describe(
+                field_name,
+                f"<{length_m:.0f} m>",
+                f"must be {p.min_route_m:.0f}..{p.max_route_m:.0f} m",
+            )
+        )
+    return length_m
+
+
+def _check_common(
+    name: str, seq: int, created_ms: int, expires_ms: int, seats: int, p: ValidationPolicy
+) -> None:
+    _range(f"{name}.seq", seq, 0, 2**63 - 1)
+    _range(f"{name}.created_ms", created_ms, 0, 2**63 - 1)
+    lifetime = expires_ms - created_ms
+    if not 0 < lifetime <= p.max_lifetime_ms:
+        raise InvalidMessage(
+            describe(
+                f"{name}.expires_ms",
+                expires_ms,
+                f"must be 1..{p.max_lifetime_ms} ms after created_ms",
+            )
+        )
+    _range(f"{name}.seats", seats, 1, p.max_seats)
+
+
+def _check_window(
+    field_name: str, window: TimeWindow, created_ms: int, p: ValidationPolicy
+) -> None:
+    if not 0 <= window.length_ms <= p.max_window_ms:
+        raise InvalidMessage(
+            describe(
+                field_name,
+                (window.start_ms, window.end_ms),
+                f"must run forward, at most {p.max_window_ms} ms",
+            )
+        )
+    if window.end_ms < created_ms:
+        raise InvalidMessage(
+            describe(f"{field_name}.end_ms", window.end_ms, "ends before the message was created")
+        )
+
+
+def _range(field_name: str, value: int, lo: int, hi: int) -> None:
+    if not lo <= value <= hi:
+        raise InvalidMessage(describe(field_name, value, f"must be {lo}..{hi}"))
