@@ -1,0 +1,33 @@
+"""Run every benchmark (``make bench``) or the named ones (``python -m bench codec``)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.report import write
+
+#: Benchmark modules; each exposes ``run() -> list[Result]``.
+BENCHES = ("codec", "matching")
+
+
+def main(argv: list[str]) -> None:
+    console = Console()
+    for name in argv or BENCHES:
+        module = importlib.import_module(f"bench.{name}")
+        with console.status(f"bench {name}"):
+            results = module.run()
+        path = write(name, results)
+        table = Table(title=f"{name} -> {path}")
+        for col in ("metric", "value", "unit", "baseline", "ratio"):
+            table.add_column(col)
+        for r in results:
+            table.add_row(r.metric, f"{r.value:.4g}", r.unit, f"{r.baseline:.4g}", f"{r.ratio:.3g}")
+        console.print(table)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
