@@ -11,7 +11,7 @@ RUN := $(VENV)/bin
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+	$(TOOLS)/bin/pip install --isolated --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
