@@ -53,6 +53,9 @@ def unpack(data: bytes, what: str, limits: DecodeLimits = GOSSIP_LIMITS) -> obje
             max_array_len=_MAX_ARRAY,
             max_map_len=0,
             max_ext_len=0,
+            # The length limits let an empty map and a 0-byte ext through (SPEC §3.3).
+            object_hook=_refuse_map,
+            ext_hook=_refuse_ext,
         )
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         # ValueError covers truncation, trailing bytes, limits and bad UTF-8.
@@ -60,6 +63,14 @@ def unpack(data: bytes, what: str, limits: DecodeLimits = GOSSIP_LIMITS) -> obje
     if pack(value) != data:
         raise DecodeError(describe(what, f"<{len(data)} bytes>", "not canonical msgpack"))
     return value
+
+
+def _refuse_map(_: object) -> object:
+    raise ValueError("maps are not allowed")
+
+
+def _refuse_ext(code: int, _: bytes) -> object:
+    raise ValueError(f"extension type {code} is not allowed")
 
 
 # -- envelope
@@ -75,13 +86,17 @@ def decode_envelope(data: bytes, limits: DecodeLimits = GOSSIP_LIMITS) -> Envelo
     if type(value) is not tuple or len(value) != 5:
         raise DecodeError(describe("Envelope", _shape(value), "must be an array of 5"))
     version, kind, body, author, signature = value
-    return Envelope(
-        version=_int(version, "Envelope.version"),
-        kind=_str(kind, "Envelope.kind"),
-        body=_bin(body, "Envelope.body"),
-        author=PublicKey(_bin(author, "Envelope.author", size=PUBLIC_KEY_BYTES)),
-        signature=_bin(signature, "Envelope.signature", size=SIGNATURE_BYTES),
-    )
+    try:
+        return Envelope(
+            version=_int(version, "Envelope.version"),
+            kind=_str(kind, "Envelope.kind"),
+            body=_bin(body, "Envelope.body"),
+            author=PublicKey(_bin(author, "Envelope.author", size=PUBLIC_KEY_BYTES)),
+            signature=_bin(signature, "Envelope.signature", size=SIGNATURE_BYTES),
+        )
+    except InvalidMessage as exc:
+        # SPEC §5 step 2: the envelope's field types are part of decoding.
+        raise DecodeError(str(exc)) from None
 
 
 def check_header(env: Envelope) -> type[Message]:

@@ -105,24 +105,62 @@ def area_cells_around(point: GeoPoint, rings: int = 1) -> tuple[H3Cell, ...]:
 
 
 def route_topics(route: Polyline) -> tuple[str, ...]:
-    """Topics an offer is published on: every area cell its route passes through."""
-    cells = {
-        h3i.latlng_to_cell(lat, lon, TOPIC_RESOLUTION)
+    """Topics an offer is published on: every area cell its route passes through.
+
+    The route is sampled every 2 km (SPEC §4.3); wherever two consecutive
+    samples lie in different cells, the stretch between them is bisected down
+    to ``_CROSSING_TOLERANCE_M``, so a cell whose corner the route clips for
+    less than 2 km is found too.
+    """
+    samples = [
+        (lon, lat, int(h3i.latlng_to_cell(lat, lon, TOPIC_RESOLUTION)))
         for lon, lat in _densify_lonlat(route.lonlat_degrees(), step_m=2_000.0)
-    }
+    ]
+    cells = {c for _, _, c in samples}
+    for a, b in itertools.pairwise(samples):
+        if a[2] != b[2]:
+            _cells_between(a, b, cells)
     return tuple(sorted(area_topic(H3Cell(c)) for c in cells))
 
 
+#: Stretches of route shorter than this are not searched for further cells.
+_CROSSING_TOLERANCE_M = 1.0
+
+
+def _cells_between(
+    a: tuple[float, float, int], b: tuple[float, float, int], cells: set[int]
+) -> None:
+    """Add to ``cells`` the area cells on the geodesic between samples ``a`` and ``b``.
+
+    Cells are convex, so a stretch whose ends lie in one cell stays in it;
+    otherwise the midpoint splits the stretch in two.
+    """
+    stack = [(a, b)]
+    while stack:
+        (lon0, lat0, c0), (lon1, lat1, c1) = stack.pop()
+        if c0 == c1:
+            continue
+        _, _, d = _GEOD.inv(lon0, lat0, lon1, lat1)
+        if d < _CROSSING_TOLERANCE_M:
+            continue
+        ((lon, lat),) = _GEOD.npts(lon0, lat0, lon1, lat1, 1)
+        mid = (lon, lat, int(h3i.latlng_to_cell(lat, lon, TOPIC_RESOLUTION)))
+        cells.add(mid[2])
+        stack.append(((lon0, lat0, c0), mid))
+        stack.append((mid, (lon1, lat1, c1)))
+
+
 def _densify_lonlat(lonlat: FloatArray, step_m: float) -> FloatArray:
-    """Vertices plus points at most ``step_m`` apart along each segment."""
+    """The vertices, in route order, with points added at most ``step_m`` apart."""
     out: list[FloatArray] = []
     for (lon0, lat0), (lon1, lat1) in itertools.pairwise(lonlat):
+        out.append(np.array([[lon0, lat0]]))
         _, _, d = _GEOD.inv(lon0, lat0, lon1, lat1)
         n = int(d // step_m)
         if n:
             mids = _GEOD.npts(lon0, lat0, lon1, lat1, n)
             out.append(np.asarray(mids, dtype=np.float64).reshape(-1, 2))
-    out.append(lonlat)
+    out.append(lonlat[-1:])
     return np.concatenate(out)
 
 

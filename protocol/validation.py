@@ -14,11 +14,14 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from protocol import geo
 from protocol.codec import DecodeLimits, check_header, decode_body, decode_envelope
 from protocol.envelope import Signed
 from protocol.errors import (
     BadGeometry,
+    ConfigError,
     Expired,
     InvalidMessage,
     NotYetValid,
@@ -80,6 +83,10 @@ class ReplayWindow:
     _expiry: dict[MessageId, int] = field(default_factory=dict)
     _heap: list[tuple[int, MessageId]] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.capacity < 1:
+            raise ConfigError(describe("ReplayWindow.capacity", self.capacity, "must be >= 1"))
+
     def __len__(self) -> int:
         return len(self._expiry)
 
@@ -92,6 +99,10 @@ class ReplayWindow:
 
     def record(self, message_id: MessageId, expires_ms: int, now_ms: int) -> None:
         self.forget_expired(now_ms)
+        if message_id in self._expiry:
+            # An id fixes its body and so its expiry; a second heap entry would
+            # only grow the heap past ``capacity``.
+            return
         while len(self._expiry) >= self.capacity:
             _, oldest = heapq.heappop(self._heap)
             self._expiry.pop(oldest, None)
@@ -169,7 +180,10 @@ def _check_offer(m: RideOffer, p: ValidationPolicy) -> None:
     _range("RideOffer.max_detour_m", m.max_detour_m, 0, p.max_detour_m)
     _range("RideOffer.max_detour_s", m.max_detour_s, 0, p.max_detour_s)
     _range("RideOffer.duration_s", m.duration_s, 1, p.max_window_ms // 1000)
-    if len(m.cost.currency) != 3 or not m.cost.currency.isascii() or not m.cost.currency.isupper():
+    currency = m.cost.currency
+    if not (
+        len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()
+    ):
         raise InvalidMessage(
             describe("RideOffer.cost.currency", m.cost.currency, "must be ISO 4217")
         )
@@ -214,7 +228,8 @@ def _check_request(m: RideRequest, p: ValidationPolicy) -> None:
 def check_route(field_name: str, route: Polyline, p: ValidationPolicy = DEFAULT_POLICY) -> float:
     """Vertex count, coordinates and lengths of a route; returns its length in metres."""
     _range(f"{field_name}.vertices", len(route), p.min_route_vertices, p.max_route_vertices)
-    coords = route.coords_e6()
+    # int64 first: abs() of int32 -2**31 overflows to a negative number.
+    coords = route.coords_e6().astype(np.int64)
     lat, lon = coords[:, 0], coords[:, 1]
     bad = (abs(lat) > 90_000_000) | (abs(lon) > 180_000_000)
     if bad.any():
