@@ -103,11 +103,12 @@ class ReplayWindow:
             # An id fixes its body and so its expiry; a second heap entry would
             # only grow the heap past ``capacity``.
             return
-        while len(self._expiry) >= self.capacity:
-            _, oldest = heapq.heappop(self._heap)
-            self._expiry.pop(oldest, None)
         self._expiry[message_id] = expires_ms
         heapq.heappush(self._heap, (expires_ms, message_id))
+        # Evict after adding, so the new id competes too: it may be the one to go.
+        while len(self._expiry) > self.capacity:
+            _, soonest = heapq.heappop(self._heap)
+            self._expiry.pop(soonest, None)
 
     def forget_expired(self, now_ms: int) -> None:
         # Keep ids as long as freshness would still accept their message.

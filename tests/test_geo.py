@@ -1,0 +1,235 @@
+"""Geography: lengths, cells, topics, the local projection and privacy zones (SPEC §4.1, §4.3)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import h3
+import h3.api.basic_int as h3i
+import numpy as np
+import pyproj
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from protocol import geo
+from protocol.errors import BadGeometry
+from protocol.fields import GeoPoint, H3Cell, Polyline
+from tests import strategies
+
+FAST = settings(max_examples=60, deadline=None)
+GEOD = pyproj.Geod(ellps="WGS84")
+
+
+# -- lengths and cells
+
+
+def test_route_across_the_antimeridian_is_short() -> None:
+    route = Polyline.from_degrees([(-16.8, 179.99), (-16.8, -179.995)])
+    assert 1_500 < geo.route_length_m(route) < 1_700
+
+
+def test_distance_of_a_degree_of_latitude_at_the_equator() -> None:
+    assert geo.distance_m(GeoPoint(0, 0), GeoPoint(1_000_000, 0)) == pytest.approx(110_574, abs=1)
+
+
+def test_cell_of_a_point_contains_it_at_the_requested_resolution() -> None:
+    point = GeoPoint.from_degrees(32.0853, 34.7818)
+    cell = geo.cell_of(point, 9)
+    assert geo.is_cell(cell)
+    assert geo.cell_resolution(cell) == 9
+    assert geo.distance_m(point, geo.cell_center(cell)) < geo.cell_radius_m(9)
+
+
+@pytest.mark.parametrize("value", [-1, 0, 2**64, 2**64 - 1, 12345])
+def test_numbers_that_are_not_h3_cells_are_recognised(value: int) -> None:
+    assert not geo.is_cell(value)
+
+
+def test_area_topic_of_a_fine_cell_is_the_topic_of_its_area() -> None:
+    point = GeoPoint.from_degrees(32.0853, 34.7818)
+    topic = geo.area_topic(geo.cell_of(point, 7))
+    assert topic == geo.area_topic(geo.topic_cell(point))
+    assert topic == f"lazooz/1/rides/{h3.int_to_str(geo.topic_cell(point))}"
+
+
+def test_area_cells_around_a_point_are_its_area_and_the_ring_around() -> None:
+    point = GeoPoint.from_degrees(32.0853, 34.7818)
+    cells = geo.area_cells_around(point)
+    assert len(cells) == 7
+    assert geo.topic_cell(point) in cells
+    assert list(cells) == sorted(cells)
+
+
+# -- topics (SPEC §4.3)
+
+
+def _cells_by_dense_sampling(route: Polyline, step_m: float = 5.0) -> set[str]:
+    """The oracle: area topics of points every ``step_m`` along the route."""
+    topics = set()
+    for (lon0, lat0), (lon1, lat1) in itertools.pairwise(route.lonlat_degrees()):
+        _, _, d = GEOD.inv(lon0, lat0, lon1, lat1)
+        n = int(d // step_m)
+        points = [(lon0, lat0), (lon1, lat1), *(GEOD.npts(lon0, lat0, lon1, lat1, n) if n else [])]
+        for lon, lat in points:
+            topics.add(geo.area_topic(H3Cell(h3i.latlng_to_cell(lat, lon, geo.TOPIC_RESOLUTION))))
+    return topics
+
+
+def test_route_inside_one_area_has_one_topic() -> None:
+    assert geo.route_topics(strategies.CITY_ROUTE) == (
+        geo.area_topic(geo.topic_cell(strategies.CITY_ROUTE.points()[0])),
+    )
+
+
+def test_route_topics_include_a_corner_the_route_clips_for_under_2_km() -> None:
+    # This 30 km route crosses area 852db0d3fffffff for about 150 m only, between
+    # two 2 km samples: sampling alone missed it.
+    route = Polyline.from_points(
+        [GeoPoint(31_933_600, 34_369_900), GeoPoint(32_161_300, 34_541_500)]
+    )
+    assert "lazooz/1/rides/852db0d3fffffff" in geo.route_topics(route)
+    assert set(geo.route_topics(route)) == _cells_by_dense_sampling(route)
+
+
+def test_long_route_topics_cover_every_area_cell_it_crosses() -> None:
+    # Tel Aviv - Haifa - Nazareth - Tiberias: about 135 km through 10 areas.
+    route = Polyline.from_degrees(
+        [(32.0853, 34.7818), (32.7940, 34.9896), (32.6996, 35.3035), (32.7922, 35.5312)]
+    )
+    topics = geo.route_topics(route)
+    assert set(topics) == _cells_by_dense_sampling(route)
+    assert len(topics) == 10
+    assert list(topics) == sorted(topics)
+
+
+@settings(max_examples=25, deadline=None)
+@given(strategies.routes(max_vertices=8))
+def test_route_topics_equal_the_cells_found_by_dense_sampling(route: Polyline) -> None:
+    assert set(geo.route_topics(route)) == _cells_by_dense_sampling(route, step_m=10.0)
+
+
+# -- the local projection
+
+
+@FAST
+@given(
+    st.floats(-70, 70),
+    st.floats(-180, 180),
+    st.tuples(st.floats(0, 360), st.floats(1_000, 50_000)),
+    st.tuples(st.floats(0, 360), st.floats(0, 50_000)),
+)
+def test_projected_distances_agree_with_geodesic_within_half_a_percent_at_50_km(
+    lat: float, lon: float, a: tuple[float, float], b: tuple[float, float]
+) -> None:
+    centre = GeoPoint.from_degrees(lat, lon)
+    projection = geo.LocalProjection.around(centre)
+    (ax, bx), (ay, by) = (
+        np.array([GEOD.fwd(centre.lon, centre.lat, az, d)[i] for az, d in (a, b)]) for i in (0, 1)
+    )
+    _, _, geodesic_m = GEOD.inv(ax, ay, bx, by)
+    assume(geodesic_m > 100)
+    x, y = projection.to_metres(np.array([ax, bx]), np.array([ay, by]))
+    planar_m = float(np.hypot(x[1] - x[0], y[1] - y[0]))
+    assert planar_m == pytest.approx(geodesic_m, rel=0.005)
+
+
+def test_distance_from_the_projection_centre_is_exact() -> None:
+    centre = GeoPoint.from_degrees(32.0853, 34.7818)
+    projection = geo.LocalProjection.around(centre)
+    far = GeoPoint.from_degrees(32.7940, 34.9896)
+    assert float(np.hypot(*projection.point_xy(far))) == pytest.approx(
+        geo.distance_m(centre, far), abs=0.01
+    )
+
+
+@FAST
+@given(
+    st.floats(-70, 70), st.floats(-179, 179), st.floats(-50_000, 50_000), st.floats(-50_000, 50_000)
+)
+def test_projection_round_trips_metres_to_degrees(
+    lat: float, lon: float, x: float, y: float
+) -> None:
+    projection = geo.LocalProjection.around(GeoPoint.from_degrees(lat, lon))
+    lons, lats = projection.to_degrees(np.array([x]), np.array([y]))
+    x2, y2 = projection.to_metres(lons, lats)
+    assert (float(x2[0]), float(y2[0])) == (pytest.approx(x, abs=1e-3), pytest.approx(y, abs=1e-3))
+
+
+def test_route_xy_gives_one_row_per_vertex_in_metres() -> None:
+    route = strategies.CITY_ROUTE
+    xy = geo.LocalProjection.around(route.points()[0]).route_xy(route)
+    assert xy.shape == (len(route), 2)
+    assert xy[0] == pytest.approx([0.0, 0.0], abs=1e-6)
+    assert float(np.hypot(*(xy[1] - xy[0]))) == pytest.approx(
+        geo.distance_m(*route.points()[:2]), rel=1e-4
+    )
+
+
+# -- privacy zones (SPEC §4.1)
+
+
+def _along_m(route: Polyline, point: GeoPoint, *, from_end: bool = False) -> float:
+    """How far along ``route`` (geodesic metres) ``point`` lies; it must lie on the route.
+
+    A route may pass near itself, so the search starts from the end the point
+    belongs to: the head cut lies on the first segments, the tail cut on the last.
+    """
+    if from_end:
+        backwards = Polyline.from_points(reversed(route.points()))
+        return geo.route_length_m(route) - _along_m(backwards, point)
+    vertices = route.points()
+    travelled = 0.0
+    for a, b in itertools.pairwise(vertices):
+        segment = geo.distance_m(a, b)
+        to_point = geo.distance_m(a, point)
+        if to_point + geo.distance_m(point, b) - segment < 0.5:
+            return travelled + to_point
+        travelled += segment
+    raise AssertionError(f"{point} is not on the route")
+
+
+@FAST
+@given(strategies.routes(), st.integers(0, 2**32), st.floats(0, 500), st.floats(0, 500))
+def test_privacy_cut_removes_between_min_and_max_from_each_end(
+    route: Polyline, seed: int, min_m: float, extra_m: float
+) -> None:
+    zone = geo.PrivacyZone(min_m=min_m, max_m=min_m + extra_m)
+    total_m = geo.route_length_m(route)
+    assume(total_m > 2 * zone.max_m + 10)
+    kept = geo.cut_privacy_zone(route, zone, random.Random(seed))
+
+    head_m = _along_m(route, kept.points()[0])
+    tail_m = total_m - _along_m(route, kept.points()[-1], from_end=True)
+    # 0.3 m: new ends are rounded to microdegrees (at most ~0.08 m each way).
+    for cut_m in (head_m, tail_m):
+        assert zone.min_m - 0.3 <= cut_m <= zone.max_m + 0.3
+    assert geo.route_length_m(kept) == pytest.approx(total_m - head_m - tail_m, abs=0.5)
+    # Between the new ends, the route is the driver's own vertices, in order.
+    inner = kept.points()[1:-1]
+    original = route.points()
+    if inner:
+        first = original.index(inner[0])
+        assert original[first : first + len(inner)] == inner
+
+
+def test_privacy_cut_lengths_vary_with_the_random_generator() -> None:
+    zone = geo.PrivacyZone()
+    route = strategies.CITY_ROUTE
+    starts = {geo.cut_privacy_zone(route, zone, random.Random(s)).points()[0] for s in range(5)}
+    assert len(starts) == 5
+    again = geo.cut_privacy_zone(route, zone, random.Random(3))
+    assert again == geo.cut_privacy_zone(route, zone, random.Random(3))
+
+
+def test_route_too_short_to_hide_both_ends_raises_bad_geometry() -> None:
+    route = Polyline.from_degrees([(32.0800, 34.78), (32.0850, 34.78)])  # ~554 m
+    with pytest.raises(BadGeometry) as caught:
+        geo.cut_privacy_zone(route, geo.PrivacyZone(300, 600), random.Random(1))
+    assert str(caught.value).startswith("route='<554 m>': too short to hide")
+
+
+def test_privacy_zone_with_min_above_max_is_refused() -> None:
+    with pytest.raises(BadGeometry, match=r"^PrivacyZone=\(600, 300\): need 0 <= min <= max"):
+        geo.PrivacyZone(min_m=600, max_m=300)
