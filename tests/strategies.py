@@ -96,6 +96,13 @@ def envelope_of(identity: Identity, message: Message, **kwargs: Any) -> bytes:
     return envelope(identity, message.KIND, codec.encode_body(message), **kwargs)
 
 
+def body_fields(message: Message) -> list[object]:
+    """The decoded top-level fields of ``message``'s body, for a test to change one."""
+    value = codec.unpack(codec.encode_body(message), type(message).__name__)
+    assert type(value) is tuple
+    return list(value)
+
+
 # -- strategies
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import msgpack
@@ -37,7 +38,17 @@ from protocol.validation import (
     open_gossip,
 )
 from tests import strategies
-from tests.strategies import ALICE, BOB, MINUTE_MS, NOW_MS, envelope, envelope_of, offer, request
+from tests.strategies import (
+    ALICE,
+    BOB,
+    MINUTE_MS,
+    NOW_MS,
+    body_fields,
+    envelope,
+    envelope_of,
+    offer,
+    request,
+)
 
 FAST = settings(
     max_examples=120,
@@ -146,14 +157,13 @@ _FIELD_VALUES = (
 def test_valid_messages_with_fields_replaced_raise_only_lazooz_errors(
     message: RideOffer | RideRequest, changes: dict[int, object]
 ) -> None:
-    fields = list(codec.unpack(codec.encode_body(message), "body"))  # type: ignore[arg-type]
+    fields = body_fields(message)
     for index, value in changes.items():
         fields[index % len(fields)] = value
     raw = envelope(ALICE, message.KIND, codec.pack(fields))
-    try:
+    # Failing with a LazoozError is the one allowed way to fail; accepting is fine too.
+    with contextlib.suppress(LazoozError):
         _open(raw, now_ms=message.created_ms)
-    except LazoozError:
-        pass  # the one allowed way to fail; accepting is fine too
 
 
 _OPS = st.lists(
@@ -329,7 +339,7 @@ def test_request_for_nine_seats_is_rejected_naming_seats() -> None:
 
 
 def test_offer_with_seats_as_boolean_is_invalid_not_one_seat() -> None:
-    fields = list(codec.unpack(codec.encode_body(offer()), "RideOffer"))  # type: ignore[arg-type]
+    fields = body_fields(offer())
     fields[7] = True
     raw = envelope(ALICE, RideOffer.KIND, codec.pack(fields))
     assert _rejection(raw, InvalidMessage) == "RideOffer.seats='<bool>': must be an integer"
@@ -432,7 +442,7 @@ def test_route_vertex_count_outside_2_to_1024_is_rejected_naming_the_count(verti
 
 
 def test_route_with_an_odd_byte_count_is_rejected_naming_its_size() -> None:
-    fields = list(codec.unpack(codec.encode_body(offer()), "RideOffer"))  # type: ignore[arg-type]
+    fields = body_fields(offer())
     fields[4] = offer().route.packed[:-4]
     raw = envelope(ALICE, RideOffer.KIND, codec.pack(fields))
     assert _rejection(raw, InvalidMessage) == (
