@@ -8,7 +8,7 @@ one message has exactly one encoding and one id.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from protocol import wire
@@ -20,6 +20,8 @@ from protocol.messages import KINDS, Message, RideOffer, RideRequest
 from protocol.wire import GOSSIP_LIMITS, ID_BYTES, DecodeLimits, pack, unpack
 
 __all__ = [
+    "ALL_KINDS",
+    "GOSSIP_CODECS",
     "GOSSIP_LIMITS",
     "ID_BYTES",
     "DecodeLimits",
@@ -59,17 +61,21 @@ def decode_envelope(data: bytes, limits: DecodeLimits = GOSSIP_LIMITS) -> Envelo
         raise DecodeError(str(exc)) from None
 
 
-def check_header(env: Envelope) -> type[Message]:
-    """The message class an envelope announces, if this peer speaks it."""
+def check_header(env: Envelope, kinds: Mapping[str, type[Message]] = KINDS) -> type[Message]:
+    """The message class an envelope announces, if it is one of ``kinds``.
+
+    Each channel passes the kinds it carries: gossip topics carry offers and
+    requests, a ride stream carries the handshake, a sync stream log entries.
+    """
     if env.version != VERSION:
         raise UnknownVersion(
             describe("Envelope.version", env.version, f"this peer speaks {VERSION}")
         )
     try:
-        return KINDS[env.kind]
+        return kinds[env.kind]
     except KeyError:
         raise UnknownKind(
-            describe("Envelope.kind", env.kind, f"must be one of {sorted(KINDS)}")
+            describe("Envelope.kind", env.kind, f"must be one of {sorted(kinds)}")
         ) from None
 
 
@@ -77,12 +83,12 @@ def check_header(env: Envelope) -> type[Message]:
 
 
 def encode_body(message: Message) -> bytes:
-    return pack(_ENCODERS[type(message)](message))
+    return pack(_CODECS[type(message)][0](message))
 
 
 def decode_body(kind: str, body: bytes, limits: DecodeLimits = GOSSIP_LIMITS) -> Message:
-    cls = KINDS[kind]
-    return _DECODERS[cls](unpack(body, cls.__name__, limits))
+    cls = ALL_KINDS[kind]
+    return _CODECS[cls][1](unpack(body, cls.__name__, limits))
 
 
 def _encode_offer(m: RideOffer) -> list[object]:
@@ -160,11 +166,16 @@ def _decode_request(value: object) -> RideRequest:
 
 
 # Any: each encoder takes its own message class; the table is keyed by that class.
-_ENCODERS: dict[type[Message], Callable[[Any], list[object]]] = {
-    RideOffer: _encode_offer,
-    RideRequest: _encode_request,
+Encoder = Callable[[Any], list[object]]
+Decoder = Callable[[object], Message]
+
+#: Gossip bodies. Other families (ride handshake, ledger) keep their tables
+#: next to their messages and are merged into ``_CODECS`` below.
+GOSSIP_CODECS: dict[type[Message], tuple[Encoder, Decoder]] = {
+    RideOffer: (_encode_offer, _decode_offer),
+    RideRequest: (_encode_request, _decode_request),
 }
-_DECODERS: dict[type[Message], Callable[[object], Message]] = {
-    RideOffer: _decode_offer,
-    RideRequest: _decode_request,
-}
+_CODECS: dict[type[Message], tuple[Encoder, Decoder]] = {**GOSSIP_CODECS}
+
+#: Every kind this peer can decode, by wire name.
+ALL_KINDS: dict[str, type[Message]] = {cls.KIND: cls for cls in _CODECS}
