@@ -1,0 +1,136 @@
+"""Route geometry for matching: point-to-route distance, position along, reach.
+
+One set of formulas serves the one-pair rule and the vectorised index, so
+both decide every pair with bit-identical floats (docs/matching.md §Geometry).
+They are written out here rather than delegated to GEOS so that a second
+implementation can reproduce them from the docs alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import shapely  # type: ignore[import-untyped]  # no stubs; see docs/matching.md
+
+from protocol.errors import BadGeometry, describe
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+#: Slack added to reach radii so that rounding never makes coarse stricter than exact.
+REACH_PAD_M = 1e-3
+
+
+@dataclass(frozen=True, slots=True)
+class RouteGeometry:
+    """A route's segments as arrays: start ``(ax, ay)``, vector ``(dx, dy)``, lengths.
+
+    ``cum_m[k]`` is the distance along the route to the start of segment ``k``;
+    ``length_m`` is the sum of segment lengths, added in route order.
+    """
+
+    ax: FloatArray
+    ay: FloatArray
+    dx: FloatArray
+    dy: FloatArray
+    len2: FloatArray
+    seg_m: FloatArray
+    cum_m: FloatArray
+    length_m: float
+
+    @classmethod
+    def of(cls, route: shapely.LineString) -> RouteGeometry:
+        xy = np.asarray(shapely.get_coordinates(route), dtype=np.float64)
+        if len(xy) < 2:
+            raise BadGeometry(describe("route", f"<{len(xy)} vertices>", "needs at least 2"))
+        dx = xy[1:, 0] - xy[:-1, 0]
+        dy = xy[1:, 1] - xy[:-1, 1]
+        len2 = dx * dx + dy * dy
+        seg_m = np.sqrt(len2)
+        ends = np.cumsum(seg_m)
+        length_m = float(ends[-1])
+        if not length_m > 0:
+            raise BadGeometry(describe("route", "<0 m>", "must have a positive length"))
+        cum_m = np.concatenate(([0.0], ends[:-1]))
+        return cls(xy[:-1, 0].copy(), xy[:-1, 1].copy(), dx, dy, len2, seg_m, cum_m, length_m)
+
+
+def nearest_on_segments(
+    px: FloatArray,
+    py: FloatArray,
+    ax: FloatArray,
+    ay: FloatArray,
+    dx: FloatArray,
+    dy: FloatArray,
+    len2: FloatArray,
+    seg_m: FloatArray,
+    cum_m: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Elementwise distance from point ``p`` to a segment, and the along-route position there."""
+    wx = px - ax
+    wy = py - ay
+    # A zero-length segment is its start point; its dot product is 0, so r = 0.
+    r = np.clip((wx * dx + wy * dy) / np.where(len2 > 0, len2, 1.0), 0.0, 1.0)
+    ex = wx - r * dx
+    ey = wy - r * dy
+    return np.sqrt(ex * ex + ey * ey), cum_m + r * seg_m
+
+
+def reach_on_segments(
+    cx: FloatArray,
+    cy: FloatArray,
+    rho: FloatArray,
+    ax: FloatArray,
+    ay: FloatArray,
+    dx: FloatArray,
+    dy: FloatArray,
+    len2: FloatArray,
+    seg_m: FloatArray,
+    cum_m: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Elementwise along-route interval of a segment lying within ``rho`` of ``c``.
+
+    Empty intervals come back as ``(+inf, -inf)`` so that min/max reductions skip them.
+    """
+    wx = cx - ax
+    wy = cy - ay
+    dot = wx * dx + wy * dy
+    ww = wx * wx + wy * wy
+    disc = dot * dot - len2 * (ww - rho * rho)
+    root = np.sqrt(np.maximum(disc, 0.0))
+    safe = np.where(len2 > 0, len2, 1.0)
+    r1 = np.where(len2 > 0, (dot - root) / safe, 0.0)
+    r2 = np.where(len2 > 0, (dot + root) / safe, 0.0)
+    hit = np.where(len2 > 0, (disc >= 0) & (r1 <= 1.0) & (r2 >= 0.0), ww <= rho * rho)
+    lo = np.where(hit, cum_m + np.maximum(r1, 0.0) * seg_m, np.inf)
+    hi = np.where(hit, cum_m + np.minimum(r2, 1.0) * seg_m, -np.inf)
+    return lo, hi
+
+
+def point_to_route(g: RouteGeometry, x: float, y: float) -> tuple[float, float]:
+    """Distance from ``(x, y)`` to the route and the position along it of the nearest point.
+
+    Ties go to the earliest segment, as the vectorised index does.
+    """
+    px = np.full(len(g.ax), x)
+    py = np.full(len(g.ax), y)
+    dist, along = nearest_on_segments(px, py, g.ax, g.ay, g.dx, g.dy, g.len2, g.seg_m, g.cum_m)
+    first = int(np.argmin(dist))  # argmin returns the first of equal minima
+    return float(dist[first]), float(along[first])
+
+
+def reach_along(g: RouteGeometry, x: float, y: float, rho: float) -> tuple[float, float]:
+    """The stretch ``[lo, hi]`` of route positions within ``rho`` of ``(x, y)``, padded."""
+    n = len(g.ax)
+    lo, hi = reach_on_segments(
+        np.full(n, x), np.full(n, y), np.full(n, rho + REACH_PAD_M),
+        g.ax, g.ay, g.dx, g.dy, g.len2, g.seg_m, g.cum_m,
+    )  # fmt: skip
+    return clamp_reach(float(lo.min()), float(hi.max()), g.length_m)
+
+
+def clamp_reach(lo: float, hi: float, length_m: float) -> tuple[float, float]:
+    """Pad a reach interval by ``REACH_PAD_M`` and keep it on the route."""
+    return max(lo - REACH_PAD_M, 0.0), min(hi + REACH_PAD_M, length_m)

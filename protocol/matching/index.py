@@ -1,0 +1,347 @@
+"""Finding candidates fast: ``OfferIndex`` over many offers, and the ``all_pairs`` oracle.
+
+The index decides exactly what ``evaluate`` decides for a lone rider, with
+the same formulas applied to arrays of pairs; ``all_pairs`` runs
+``evaluate`` on every pair and is the test oracle and the benchmark baseline.
+Pairs are narrowed in the order that keeps the arrays smallest: an STRtree
+of corridor boxes finds offers near each pickup, cheap array tests drop
+pairs whose drop-off is outside the box, whose seats or times cannot work,
+and only then does per-segment geometry run (docs/matching.md §Index).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import shapely  # type: ignore[import-untyped]  # no stubs; see docs/matching.md
+
+from protocol.errors import LocalError, describe
+from protocol.matching.geometry import (
+    REACH_PAD_M,
+    FloatArray,
+    IntArray,
+    nearest_on_segments,
+    reach_on_segments,
+)
+from protocol.matching.outcome import Candidate, Rejected
+from protocol.matching.params import DEFAULT_PARAMS, MatchParams
+from protocol.matching.places import OpenOffer, OpenRequest
+from protocol.matching.rule import evaluate
+
+BoolArray = npt.NDArray[np.bool_]
+
+#: Corridor boxes are this much wider than needed, so rounding never loses a pair.
+BOX_PAD_M = 1.0
+#: Pair-segment rows processed at once: bounds memory at ~100 MB.
+CHUNK_ROWS = 1 << 20
+
+
+class OfferIndex:
+    """Open offers indexed for matching requests against them, one or many at a time."""
+
+    def __init__(self, offers: Iterable[OpenOffer], params: MatchParams = DEFAULT_PARAMS) -> None:
+        self.params = params
+        self.offers: tuple[OpenOffer, ...] = tuple(offers)
+        ids = [o.offer_id for o in self.offers]
+        if len(set(ids)) != len(ids):
+            raise LocalError(describe("offers", "<duplicate offer_id>", "each offer once"))
+        n = len(self.offers)
+        self._start_ms = np.array([o.departure.start_ms for o in self.offers], dtype=np.int64)
+        self._end_ms = np.array([o.departure.end_ms for o in self.offers], dtype=np.int64)
+        duration_s = np.array([o.duration_s for o in self.offers], dtype=np.int64)
+        max_detour_s = np.array([o.max_detour_s for o in self.offers], dtype=np.int64)
+        self._duration_ms = (duration_s * 1000).astype(np.float64)
+        self._reach_end_ms = self._end_ms + duration_s * 1000 + max_detour_s * 1000
+        self._max_detour_s = max_detour_s
+        self._max_detour_m = np.array([o.max_detour_m for o in self.offers], dtype=np.int64)
+        self._seats = np.array([o.seats for o in self.offers], dtype=np.int64)
+        self._length_m = np.array([o.geometry.length_m for o in self.offers], dtype=np.float64)
+        self._corridor_m = self._max_detour_m / (2.0 * params.road_factor)
+        self._base_minor = np.array([o.cost.base_minor for o in self.offers], dtype=np.int64)
+        self._per_km_minor = np.array([o.cost.per_km_minor for o in self.offers], dtype=np.int64)
+        # Rank of each offer by id: ties in score are broken by offer id.
+        self._id_rank = np.empty(n, dtype=np.int64)
+        self._id_rank[np.argsort(np.array(ids, dtype=object), kind="stable")] = np.arange(n)
+
+        geoms = [o.geometry for o in self.offers]
+        self._nseg = np.array([len(g.ax) for g in geoms], dtype=np.int64)
+        self._seg_start = np.zeros(n, dtype=np.int64)
+        if n:
+            np.cumsum(self._nseg[:-1], out=self._seg_start[1:])
+        self._seg = {
+            name: np.concatenate([getattr(g, name) for g in geoms]) if n else np.zeros(0)
+            for name in ("ax", "ay", "dx", "dy", "len2", "seg_m", "cum_m")
+        }
+        # Corridor boxes: the route's bounds widened by how far off it a leg may reach.
+        bounds = np.array([shapely.bounds(o.route) for o in self.offers], dtype=np.float64).reshape(
+            n, 4
+        )
+        pad = (self._corridor_m + BOX_PAD_M)[:, None] * np.array([-1.0, -1.0, 1.0, 1.0])
+        self._boxes = bounds + pad
+        self._tree = shapely.STRtree(shapely.box(*self._boxes.T) if n else [])
+
+    def __len__(self) -> int:
+        return len(self.offers)
+
+    def candidates(self, request: OpenRequest, limit: int | None = None) -> list[Candidate]:
+        """Candidates for one request, best first (at most ``limit``)."""
+        found = self.candidates_many([request])[request.request_id]
+        return found if limit is None else found[:limit]
+
+    def candidates_many(self, requests: Sequence[OpenRequest]) -> dict[bytes, list[Candidate]]:
+        """Candidates for every request, each list best first; every request id is a key."""
+        ids = [r.request_id for r in requests]
+        if len(set(ids)) != len(ids):
+            raise LocalError(describe("requests", "<duplicate request_id>", "each request once"))
+        out: dict[bytes, list[Candidate]] = {rid: [] for rid in ids}
+        if not self.offers or not requests:
+            return out
+        req = _RequestArrays(requests)
+        ri, oj = self._near_pairs(req)
+        found = self._feasible(req, ri, oj)
+        for c in found:
+            out[c.request_id].append(c)
+        return out
+
+    # -- stage 1: pairs whose boxes meet, narrowed by cheap array tests
+
+    def _near_pairs(self, req: _RequestArrays) -> tuple[IntArray, IntArray]:
+        reach_p = req.pr + req.walk + BOX_PAD_M
+        boxes = shapely.box(req.px - reach_p, req.py - reach_p, req.px + reach_p, req.py + reach_p)
+        hits = self._tree.query(boxes)
+        ri = hits[0].astype(np.int64)
+        oj = hits[1].astype(np.int64)
+        # Seats and time are array lookups: cheaper than geometry, so they go first.
+        keep = (req.seats[ri] <= self._seats[oj]) & (req.end_ms[ri] >= self._start_ms[oj])
+        keep &= req.start_ms[ri] <= self._reach_end_ms[oj]
+        ri, oj = ri[keep], oj[keep]
+        reach_q = (req.qr + req.walk + BOX_PAD_M)[ri]
+        b = self._boxes[oj]
+        qx, qy = req.qx[ri], req.qy[ri]
+        keep = (qx + reach_q >= b[:, 0]) & (qx - reach_q <= b[:, 2])
+        keep &= (qy + reach_q >= b[:, 1]) & (qy - reach_q <= b[:, 3])
+        return ri[keep], oj[keep]
+
+    # -- stage 2: the rule, on arrays of pairs
+
+    def _feasible(self, req: _RequestArrays, ri: IntArray, oj: IntArray) -> list[Candidate]:
+        p = self.params
+        corridor = self._corridor_m
+        walk = req.walk
+        # Pickup first: most box-near pairs fail it, and the drop-off need not be computed.
+        p_dist, p_along = self._nearest(oj, req.px[ri], req.py[ri])
+        p_off = np.maximum(0.0, p_dist - req.pr[ri])
+        keep = p_off - walk[ri] <= corridor[oj]
+        ri, oj, p_dist, p_along, p_off = (
+            ri[keep],
+            oj[keep],
+            p_dist[keep],
+            p_along[keep],
+            p_off[keep],
+        )
+        q_dist, q_along = self._nearest(oj, req.qx[ri], req.qy[ri])
+        q_off = np.maximum(0.0, q_dist - req.qr[ri])
+        keep = q_off - walk[ri] <= corridor[oj]
+        ri, oj, p_dist, p_along, p_off = (
+            ri[keep],
+            oj[keep],
+            p_dist[keep],
+            p_along[keep],
+            p_off[keep],
+        )
+        q_dist, q_along, q_off = q_dist[keep], q_along[keep], q_off[keep]
+
+        p_lo, p_hi = self._reach(oj, req.px[ri], req.py[ri], req.pr[ri], p_dist, p_along, walk[ri])
+        q_hi = self._reach(oj, req.qx[ri], req.qy[ri], req.qr[ri], q_dist, q_along, walk[ri])[1]
+        keep = (q_hi > p_lo) & (q_hi - p_lo >= p.min_shared_m)
+
+        p_walk = np.minimum(p_off, walk[ri])
+        q_walk = np.minimum(q_off, walk[ri])
+        p_detour = 2.0 * p.road_factor * (p_off - p_walk)
+        q_detour = 2.0 * p.road_factor * (q_off - q_walk)
+        detour_m = p_detour + q_detour
+        keep &= (detour_m <= self._max_detour_m[oj]) & (
+            detour_m / p.speed_mps <= self._max_detour_s[oj]
+        )
+
+        latest_pickup = q_hi - p.min_shared_m
+        pickup_along = np.minimum(p_along, latest_pickup)
+        dropoff_along = np.maximum(q_along, pickup_along + p.min_shared_m)
+        p_hi = np.minimum(p_hi, latest_pickup)
+        length = self._length_m[oj]
+        duration = self._duration_ms[oj]
+        t_lo = np.floor(p_lo / length * duration + 0.0).astype(np.int64)
+        t_hi = np.floor(p_hi / length * duration + 0.0).astype(np.int64)
+        t_nom = np.floor(pickup_along / length * duration + 0.0).astype(np.int64)
+        w0, w1 = req.start_ms[ri], req.end_ms[ri]
+        earliest = np.maximum(self._start_ms[oj], w0 - t_hi)
+        latest = np.minimum(self._end_ms[oj], w1 - t_lo)
+        keep &= earliest <= latest
+
+        sel = np.flatnonzero(keep)
+        ri, oj = ri[sel], oj[sel]
+        pickup_ms = np.minimum(np.maximum(earliest[sel] + t_nom[sel], w0[sel]), w1[sel])
+        wait_s = (pickup_ms - w0[sel]) / 1000
+        walk_m = p_walk[sel] + q_walk[sel]
+        detour_m = detour_m[sel]
+        detour_s = detour_m / p.speed_mps
+        score = (
+            p.detour_weight * detour_s
+            + p.wait_weight * wait_s
+            + p.walk_weight * (walk_m / p.walk_speed_mps)
+        )
+        pickup_along, dropoff_along = pickup_along[sel], dropoff_along[sel]
+        shared_m = dropoff_along - pickup_along
+        cost_minor = self._base_minor[oj] + np.rint(
+            self._per_km_minor[oj] * shared_m / 1000
+        ).astype(np.int64)
+
+        order = np.lexsort((self._id_rank[oj], score, ri))
+        rows = zip(
+            ri[order].tolist(),
+            oj[order].tolist(),
+            score[order].tolist(),
+            pickup_along[order].tolist(),
+            dropoff_along[order].tolist(),
+            walk_m[order].tolist(),
+            detour_m[order].tolist(),
+            detour_s[order].tolist(),
+            wait_s[order].tolist(),
+            pickup_ms[order].tolist(),
+            shared_m[order].tolist(),
+            cost_minor[order].tolist(),
+            p_detour[sel][order].tolist(),
+            q_detour[sel][order].tolist(),
+            p_lo[sel][order].tolist(),
+            p_hi[sel][order].tolist(),
+            strict=True,
+        )
+        offers, requests = self.offers, req.requests
+        return [
+            Candidate(
+                offers[j].offer_id,
+                requests[i].request_id,
+                sc,
+                pa,
+                da,
+                wm,
+                dm,
+                ds,
+                ws,
+                pm,
+                sh,
+                cm,
+                requests[i].seats,
+                requests[i].window,
+                pd,
+                qd,
+                (lo, hi),
+            )
+            for i, j, sc, pa, da, wm, dm, ds, ws, pm, sh, cm, pd, qd, lo, hi in rows
+        ]
+
+    def _rows(self, oj: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+        """Pair-segment rows: each pair's offer segments, and each pair's first row."""
+        n = self._nseg[oj]
+        first = np.zeros(len(oj), dtype=np.int64)
+        if len(oj):
+            np.cumsum(n[:-1], out=first[1:])
+        seg = np.repeat(self._seg_start[oj] - first, n) + np.arange(int(n.sum()), dtype=np.int64)
+        return n, first, seg
+
+    def _nearest(self, oj: IntArray, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Distance to each pair's route and position along it (first nearest segment)."""
+        dist = np.empty(len(oj))
+        along = np.empty(len(oj))
+        for part in self._chunks(oj):
+            n, first, seg = self._rows(oj[part])
+            s = self._seg
+            d, a = nearest_on_segments(
+                np.repeat(x[part], n), np.repeat(y[part], n),
+                s["ax"][seg], s["ay"][seg], s["dx"][seg], s["dy"][seg],
+                s["len2"][seg], s["seg_m"][seg], s["cum_m"][seg],
+            )  # fmt: skip
+            dmin = np.minimum.reduceat(d, first)
+            rows = np.arange(len(d), dtype=np.int64)
+            at = np.minimum.reduceat(np.where(d == np.repeat(dmin, n), rows, len(d)), first)
+            dist[part] = dmin
+            along[part] = a[at]
+        return dist, along
+
+    def _reach(
+        self,
+        oj: IntArray,
+        x: FloatArray,
+        y: FloatArray,
+        radius: FloatArray,
+        dist: FloatArray,
+        along: FloatArray,
+        walk: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """Stretch of route each place could meet: one point for exact places."""
+        lo, hi = along.copy(), along.copy()
+        coarse = np.flatnonzero(radius > 0)
+        if len(coarse) == 0:
+            return lo, hi
+        oc = oj[coarse]
+        rho = radius[coarse] + np.minimum(
+            dist[coarse] + radius[coarse], walk[coarse] + self._corridor_m[oc]
+        )
+        for part in self._chunks(oc):
+            n, first, seg = self._rows(oc[part])
+            s = self._seg
+            a, b = reach_on_segments(
+                np.repeat(x[coarse][part], n), np.repeat(y[coarse][part], n),
+                np.repeat(rho[part] + REACH_PAD_M, n),
+                s["ax"][seg], s["ay"][seg], s["dx"][seg], s["dy"][seg],
+                s["len2"][seg], s["seg_m"][seg], s["cum_m"][seg],
+            )  # fmt: skip
+            idx = coarse[part]
+            lo[idx] = np.maximum(np.minimum.reduceat(a, first) - REACH_PAD_M, 0.0)
+            hi[idx] = np.minimum(
+                np.maximum.reduceat(b, first) + REACH_PAD_M, self._length_m[oc[part]]
+            )
+        return lo, hi
+
+    def _chunks(self, oj: IntArray) -> list[slice]:
+        """Slices of pairs whose pair-segment rows stay under ``CHUNK_ROWS``."""
+        ends = np.cumsum(self._nseg[oj])
+        cuts = np.searchsorted(
+            ends, np.arange(CHUNK_ROWS, int(ends[-1]) if len(ends) else 0, CHUNK_ROWS)
+        )
+        bounds = [0, *np.unique(cuts).tolist(), len(oj)]
+        return [slice(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+class _RequestArrays:
+    """The requests' fields as arrays, one row per request."""
+
+    def __init__(self, requests: Sequence[OpenRequest]) -> None:
+        self.requests = requests
+        self.px = np.array([r.pickup.x_m for r in requests], dtype=np.float64)
+        self.py = np.array([r.pickup.y_m for r in requests], dtype=np.float64)
+        self.pr = np.array([r.pickup.radius_m for r in requests], dtype=np.float64)
+        self.qx = np.array([r.dropoff.x_m for r in requests], dtype=np.float64)
+        self.qy = np.array([r.dropoff.y_m for r in requests], dtype=np.float64)
+        self.qr = np.array([r.dropoff.radius_m for r in requests], dtype=np.float64)
+        self.walk = np.array([r.max_walk_m for r in requests], dtype=np.int64).astype(np.float64)
+        self.start_ms = np.array([r.window.start_ms for r in requests], dtype=np.int64)
+        self.end_ms = np.array([r.window.end_ms for r in requests], dtype=np.int64)
+        self.seats = np.array([r.seats for r in requests], dtype=np.int64)
+
+
+def all_pairs(
+    offers: Sequence[OpenOffer],
+    requests: Sequence[OpenRequest],
+    params: MatchParams = DEFAULT_PARAMS,
+) -> dict[bytes, list[Candidate]]:
+    """``evaluate`` on every pair, ranked: the oracle ``OfferIndex`` must equal."""
+    out: dict[bytes, list[Candidate]] = {}
+    for r in requests:
+        found = [c for o in offers if not isinstance(c := evaluate(o, r, params), Rejected)]
+        found.sort(key=lambda c: (c.score, c.offer_id))
+        out[r.request_id] = found
+    return out
