@@ -1,0 +1,214 @@
+"""One member's log: verifying an entry on its own, and against the chain before it.
+
+An entry is accepted in two stages (SPEC §8.4-§8.5). ``open_entry`` takes raw
+bytes to a signed, well-typed ``LogEntry`` -- all a fork proof needs.
+``check_entry`` then applies the rules of the entry's content, and
+``MemberLog.append`` the rules of the chain: next ``seq``, ``prev`` naming the
+head, ``time_ms`` not going back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import final
+
+from protocol import geo
+from protocol.codec import check_header, decode_body, decode_envelope
+from protocol.envelope import Envelope, Signed
+from protocol.errors import InvalidMessage, Oversized, Stale, describe
+from protocol.fields import MessageId, PublicKey
+from protocol.identity import member_id, verify
+from protocol.ledger.errors import Gap, NotAParty, TimeReversal, WrongAuthor, WrongPrev
+from protocol.ledger.receipt import Receipt
+from protocol.ledger.wire import ENTRY_LIMITS, MAX_ENTRY_BYTES, ZERO_HASH, LogEntry, ReceiptHalf
+from protocol.messages import Message
+from protocol.validation import DEFAULT_POLICY
+
+ENTRY_KINDS: dict[str, type[Message]] = {LogEntry.KIND: LogEntry}
+
+MAX_SEQ = 2**63 - 1
+MAX_TIME_MS = 2**63 - 1
+#: Longest ride a receipt may claim: the longest route an offer may have (SPEC §4.1).
+MAX_RIDE_M = 1_000_000
+#: What one rider may owe for one ride, in minor units: base + 1000 km at the top rate.
+MAX_RIDE_COST_MINOR = DEFAULT_POLICY.max_cost_minor * 1001
+
+
+def parse_entry(raw: bytes) -> tuple[Envelope, LogEntry]:
+    """Size, envelope, header and body of a raw entry (SPEC §8.4 steps 1-3), unverified."""
+    if len(raw) > MAX_ENTRY_BYTES:
+        raise Oversized(describe("message", f"<{len(raw)} bytes>", f"limit is {MAX_ENTRY_BYTES}"))
+    env = decode_envelope(raw, ENTRY_LIMITS)
+    check_header(env, ENTRY_KINDS)
+    entry = decode_body(env.kind, env.body, ENTRY_LIMITS)
+    assert isinstance(entry, LogEntry)
+    return env, entry
+
+
+def verify_parsed(raw: bytes, env: Envelope, entry: LogEntry) -> Signed[LogEntry]:
+    """Step 4: the signature; returns the entry as the author signed it."""
+    verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
+    return Signed(message=entry, author=env.author, message_id=env.message_id, raw=raw)
+
+
+def open_entry(raw: bytes) -> Signed[LogEntry]:
+    """A raw entry that is well-typed and signed by its author (steps 1-4); no content rules."""
+    env, entry = parse_entry(raw)
+    return verify_parsed(raw, env, entry)
+
+
+def check_entry(entry: Signed[LogEntry]) -> None:
+    """The rules of an entry's content (step 5), independent of the rest of its log."""
+    m = entry.message
+    _range("LogEntry.seq", m.seq, 1, MAX_SEQ)
+    if (m.seq == 1) != (m.prev == ZERO_HASH):
+        rule = "must be 32 zero bytes" if m.seq == 1 else "must not be zero after seq 1"
+        raise InvalidMessage(describe("LogEntry.prev", m.prev.hex()[:16] + "...", rule))
+    _range("LogEntry.time_ms", m.time_ms, 0, MAX_TIME_MS)
+    _check_half(entry.author, m.payload)
+
+
+def _check_half(author: PublicKey, half: ReceiptHalf) -> None:
+    _range("ReceiptHalf.link_seq", half.link_seq, 0, MAX_SEQ)
+    if (half.link_seq == 0) != (half.link_hash == ZERO_HASH):
+        raise InvalidMessage(
+            describe(
+                "ReceiptHalf.link_hash",
+                half.link_hash.hex()[:16] + "...",
+                "must be zero exactly when link_seq is 0 (a proposal)",
+            )
+        )
+    r = half.receipt
+    if r.driver == r.rider:
+        raise InvalidMessage(
+            describe("Receipt.rider", member_id(r.rider), "must not be the driver")
+        )
+    if author not in (r.driver, r.rider):
+        raise NotAParty(
+            describe("Receipt", member_id(author), "the log's owner must be its driver or rider")
+        )
+    check_receipt(r)
+
+
+def check_receipt(r: Receipt) -> None:
+    """Ranges of a receipt's fields (SPEC §8.2); how plausible the ride was is credit's job."""
+    p = DEFAULT_POLICY
+    _range("Receipt.distance_m", r.distance_m, 0, MAX_RIDE_M)
+    _range("Receipt.seats", r.seats, 1, p.max_seats)
+    _range("Receipt.started_ms", r.started_ms, 0, MAX_TIME_MS)
+    _range("Receipt.ended_ms", r.ended_ms, 0, MAX_TIME_MS)
+    resolutions = []
+    for name, cell in (("pickup_cell", r.pickup_cell), ("dropoff_cell", r.dropoff_cell)):
+        if not geo.is_cell(cell):
+            raise InvalidMessage(describe(f"Receipt.{name}", cell, "not a valid H3 cell"))
+        resolutions.append(geo.cell_resolution(cell))
+        _range(
+            f"Receipt.{name}.resolution",
+            resolutions[-1],
+            p.min_cell_resolution,
+            p.max_cell_resolution,
+        )
+    if resolutions[0] != resolutions[1]:
+        raise InvalidMessage(
+            describe("Receipt.dropoff_cell", f"<res {resolutions[1]}>", "must match pickup's")
+        )
+    currency = r.cost.currency
+    if not (
+        len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()
+    ):
+        raise InvalidMessage(describe("Receipt.cost.currency", currency, "must be ISO 4217"))
+    _range("Receipt.cost.base_minor", r.cost.base_minor, 0, p.max_cost_minor)
+    _range("Receipt.cost.per_km_minor", r.cost.per_km_minor, 0, p.max_cost_minor)
+    _range("Receipt.cost_minor", r.cost_minor, 0, MAX_RIDE_COST_MINOR)
+
+
+def _range(field_name: str, value: int, lo: int, hi: int) -> None:
+    if not lo <= value <= hi:
+        raise InvalidMessage(describe(field_name, value, f"must be {lo}..{hi}"))
+
+
+@final
+class MemberLog:
+    """One author's entries ``1..head_seq``, each chained to the one before (SPEC §8.5)."""
+
+    __slots__ = ("_entries", "owner")
+
+    def __init__(self, owner: PublicKey) -> None:
+        self.owner = owner
+        self._entries: list[Signed[LogEntry]] = []
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Signed[LogEntry]]:
+        return iter(self._entries)
+
+    def __repr__(self) -> str:
+        return f"MemberLog({member_id(self.owner)}, head_seq={self.head_seq})"
+
+    @property
+    def head_seq(self) -> int:
+        """Sequence number of the last entry; 0 for an empty log."""
+        return len(self._entries)
+
+    @property
+    def head_id(self) -> MessageId:
+        """Id of the last entry; ``ZERO_HASH`` for an empty log, as the first entry's ``prev``."""
+        return self._entries[-1].message_id if self._entries else MessageId(ZERO_HASH)
+
+    @property
+    def head_time_ms(self) -> int:
+        return self._entries[-1].message.time_ms if self._entries else 0
+
+    def at(self, seq: int) -> Signed[LogEntry] | None:
+        """The entry with sequence number ``seq``, if the log reaches it."""
+        return self._entries[seq - 1] if 1 <= seq <= len(self._entries) else None
+
+    def since(self, seq: int) -> list[Signed[LogEntry]]:
+        """Entries ``seq..head_seq``."""
+        return self._entries[max(seq, 1) - 1 :]
+
+    def append(self, entry: bytes | Signed[LogEntry]) -> Signed[LogEntry]:
+        """Verify ``entry`` (raw bytes are opened first) and make it the new head."""
+        signed = open_entry(entry) if isinstance(entry, bytes) else entry
+        check_entry(signed)
+        self.link(signed)
+        return signed
+
+    def link(self, entry: Signed[LogEntry]) -> None:
+        """Chain an entry that already passed ``open_entry`` and ``check_entry``."""
+        self.check_next(entry)
+        self._entries.append(entry)
+
+    def check_next(self, entry: Signed[LogEntry]) -> None:
+        """Raise unless ``entry`` can be this log's next entry (SPEC §8.5)."""
+        m = entry.message
+        if entry.author != self.owner:
+            raise WrongAuthor(
+                describe(
+                    "Envelope.author",
+                    member_id(entry.author),
+                    f"this is the log of {member_id(self.owner)}",
+                )
+            )
+        expected = self.head_seq + 1
+        if m.seq > expected:
+            raise Gap(describe("LogEntry.seq", m.seq, f"the log's next seq is {expected}"))
+        if m.seq < expected:
+            raise Stale(describe("LogEntry.seq", m.seq, f"the log already holds 1..{expected - 1}"))
+        if m.prev != self.head_id:
+            raise WrongPrev(
+                describe(
+                    "LogEntry.prev",
+                    m.prev.hex()[:16] + "...",
+                    f"must be the id of entry {m.seq - 1}, {self.head_id.hex()[:16]}...",
+                )
+            )
+        if m.time_ms < self.head_time_ms:
+            raise TimeReversal(
+                describe(
+                    "LogEntry.time_ms",
+                    m.time_ms,
+                    f"before entry {m.seq - 1}'s time_ms={self.head_time_ms}",
+                )
+            )

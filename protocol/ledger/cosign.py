@@ -1,0 +1,87 @@
+"""Writing the two halves of a ride receipt into their authors' logs (SPEC §8.3).
+
+The ride handshake calls these: one party proposes (usually the driver, at
+drop-off), the other checks the proposal is the ride it saw and countersigns.
+Each half is appended to its author's own log and returned for sending.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from protocol.envelope import Signed
+from protocol.errors import describe
+from protocol.identity import Identity, member_id
+from protocol.ledger.chain import MemberLog, check_entry, open_entry
+from protocol.ledger.errors import NotOwnLog, ReceiptMismatch
+from protocol.ledger.receipt import Receipt
+from protocol.ledger.wire import ZERO_HASH, LogEntry, ReceiptHalf
+from protocol.signing import seal
+
+
+def propose_receipt(
+    identity: Identity, log: MemberLog, receipt: Receipt, time_ms: int
+) -> Signed[LogEntry]:
+    """Sign ``receipt`` as the first half and append it to ``identity``'s own ``log``.
+
+    ``time_ms`` is the caller's clock; an entry never goes back in time, so a
+    clock that jumped backwards writes the previous entry's time instead.
+    """
+    half = ReceiptHalf(receipt=receipt, link_seq=0, link_hash=ZERO_HASH)
+    return _write(identity, log, half, time_ms)
+
+
+def countersign(
+    identity: Identity,
+    log: MemberLog,
+    proposal: bytes | Signed[LogEntry],
+    time_ms: int,
+    *,
+    expected: Receipt,
+) -> Signed[LogEntry]:
+    """Check the counterparty's ``proposal`` is ``expected`` and append the agreement half.
+
+    Raises ``ReceiptMismatch`` (naming the first differing field) when the
+    proposal is not the ride this member saw or was not made by the other
+    party of it; nothing is written then.
+    """
+    signed = open_entry(proposal) if isinstance(proposal, bytes) else proposal
+    check_entry(signed)
+    half = signed.message.payload
+    if not half.is_proposal:
+        raise ReceiptMismatch(
+            describe("ReceiptHalf.link_seq", half.link_seq, "must be 0: not a proposal")
+        )
+    for f in dataclasses.fields(Receipt):
+        got, want = getattr(half.receipt, f.name), getattr(expected, f.name)
+        if got != want:
+            raise ReceiptMismatch(describe(f"Receipt.{f.name}", got, f"expected {want!r}"))
+    parties = {expected.driver, expected.rider}
+    if {signed.author, identity.public_key} != parties:
+        raise ReceiptMismatch(
+            describe(
+                "Envelope.author",
+                member_id(signed.author),
+                f"must be the other party of a ride of {member_id(identity.public_key)}",
+            )
+        )
+    agreement = ReceiptHalf(
+        receipt=half.receipt, link_seq=signed.message.seq, link_hash=signed.message_id
+    )
+    return _write(identity, log, agreement, time_ms)
+
+
+def _write(identity: Identity, log: MemberLog, half: ReceiptHalf, time_ms: int) -> Signed[LogEntry]:
+    if log.owner != identity.public_key:
+        raise NotOwnLog(
+            describe("log", member_id(log.owner), f"{identity.member_id} writes only its own log")
+        )
+    entry = LogEntry(
+        seq=log.head_seq + 1,
+        prev=log.head_id,
+        time_ms=max(time_ms, log.head_time_ms),
+        payload=half,
+    )
+    # The same content rules as for anyone's entry: a receipt this member is
+    # not in, or out of range, raises before anything is written.
+    return log.append(seal(identity, entry))

@@ -1,0 +1,166 @@
+"""Ledger sync as pure functions: compare heads, ask for what is missing, apply it (SPEC §10).
+
+A sync round between two peers: each sends ``sync.heads``; each answers the
+other's heads with ``sync.want`` (``wants``); each answers a want with
+``sync.entries`` batches (``entries_for``); each applies what it receives
+(``apply``). The shell runs the stream; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from protocol.envelope import Signed
+from protocol.errors import RemoteError, describe
+from protocol.fields import MessageId, PublicKey
+from protocol.identity import member_id
+from protocol.ledger.book import AddStatus, Ledger, Rejected
+from protocol.ledger.chain import parse_entry, verify_parsed
+from protocol.ledger.errors import Unchained
+from protocol.ledger.wire import (
+    MAX_BATCH,
+    MAX_HEADS,
+    MAX_WANTS,
+    ForkProof,
+    Head,
+    LogEntry,
+    SyncEntries,
+    SyncHeads,
+    SyncWant,
+    Want,
+)
+
+#: Each author's last chained entry: ``author -> (seq, entry id)``.
+Heads = Mapping[PublicKey, tuple[int, MessageId]]
+
+
+def heads(ledger: Ledger) -> dict[PublicKey, tuple[int, MessageId]]:
+    """The head of every non-empty log in ``ledger``."""
+    return {log.owner: (log.head_seq, log.head_id) for log in ledger if log.head_seq}
+
+
+def wants(local: Heads, remote: Heads) -> list[Want]:
+    """What to ask a peer with ``remote`` heads for, authors ascending.
+
+    A log the peer holds further is asked for from the entry after ours. A
+    log at the same ``seq`` with a different head is asked for from that
+    ``seq``: the peer's entry there will make a fork proof.
+    """
+    out = []
+    for author in sorted(remote):
+        seq, head_id = remote[author]
+        mine, my_id = local.get(author, (0, None))
+        if seq > mine:
+            out.append(Want(author, mine + 1))
+        elif seq == mine and head_id != my_id:
+            out.append(Want(author, seq))
+    return out
+
+
+def entries_for(ledger: Ledger, wanted: Iterable[Want], limit: int) -> list[bytes]:
+    """Raw entries answering ``wanted``, in its order and by ``seq``, at most ``limit`` of them."""
+    out: list[bytes] = []
+    for want in wanted:
+        log = ledger.log(want.author)
+        if log is None:
+            continue
+        for entry in log.since(want.from_seq):
+            if len(out) >= limit:
+                return out
+            out.append(entry.raw)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyReport:
+    """What ``apply`` did with a batch: entries chained, held, already known, forks, rejections."""
+
+    applied: tuple[Signed[LogEntry], ...]
+    pending: int
+    duplicates: int
+    forks: tuple[ForkProof, ...]
+    rejected: tuple[Rejected, ...]
+
+
+def apply(ledger: Ledger, raws: Iterable[bytes]) -> ApplyReport:
+    """Verify and add received entries; stop each author's chain at its first bad entry.
+
+    Entries are taken by author and ``seq``, not in the order received. When
+    one is rejected, the received entries after it in its author's log are
+    not applied either (each is reported as ``Unchained``): they can only
+    chain through the rejected one.
+    """
+    rejected: list[Rejected] = []
+    parsed = []
+    for raw in raws:
+        try:
+            env, entry = parse_entry(raw)
+        except RemoteError as exc:
+            rejected.append(Rejected(None, None, None, exc))
+            continue
+        parsed.append((env.author, entry.seq, raw, env, entry))
+    parsed.sort(key=lambda p: (p[0], p[1]))
+
+    applied: list[Signed[LogEntry]] = []
+    forks: list[ForkProof] = []
+    pending = duplicates = 0
+    broken: dict[PublicKey, int] = {}
+    for author, seq, raw, env, entry in parsed:
+        if author in broken and seq > broken[author]:
+            error = Unchained(
+                describe(
+                    "LogEntry.seq",
+                    seq,
+                    f"follows rejected entry {broken[author]} of {member_id(author)}",
+                )
+            )
+            rejected.append(Rejected(author, seq, env.message_id, error))
+            continue
+        try:
+            result = ledger.add(verify_parsed(raw, env, entry))
+        except RemoteError as exc:
+            rejected.append(Rejected(author, seq, env.message_id, exc))
+            broken.setdefault(author, seq)
+            continue
+        applied.extend(result.applied)
+        rejected.extend(result.dropped)
+        for drop in result.dropped:
+            broken.setdefault(author, drop.seq or seq)
+        if result.status is AddStatus.PENDING:
+            pending += 1
+        elif result.status is AddStatus.DUPLICATE:
+            duplicates += 1
+        elif result.fork is not None:
+            forks.append(result.fork)
+    return ApplyReport(
+        applied=tuple(applied),
+        pending=pending,
+        duplicates=duplicates,
+        forks=tuple(forks),
+        rejected=tuple(rejected),
+    )
+
+
+# -- messages of the sync stream
+
+
+def heads_messages(local: Heads) -> list[SyncHeads]:
+    """``local`` as ``sync.heads`` messages of at most ``MAX_HEADS`` records each."""
+    rows = [Head(a, *local[a]) for a in sorted(local)]
+    return [SyncHeads(tuple(rows[i : i + MAX_HEADS])) for i in range(0, len(rows), MAX_HEADS)]
+
+
+def heads_of(messages: Iterable[SyncHeads]) -> dict[PublicKey, tuple[int, MessageId]]:
+    """The heads a peer sent, merged from its ``sync.heads`` messages."""
+    return {h.author: (h.seq, h.entry_id) for m in messages for h in m.heads}
+
+
+def want_messages(wanted: Sequence[Want]) -> list[SyncWant]:
+    """``wanted`` (authors ascending, as ``wants`` returns) as ``sync.want`` messages."""
+    return [SyncWant(tuple(wanted[i : i + MAX_WANTS])) for i in range(0, len(wanted), MAX_WANTS)]
+
+
+def entry_batches(raws: Sequence[bytes]) -> list[SyncEntries]:
+    """Raw entries as ``sync.entries`` batches of at most ``MAX_BATCH``."""
+    return [SyncEntries(tuple(raws[i : i + MAX_BATCH])) for i in range(0, len(raws), MAX_BATCH)]
