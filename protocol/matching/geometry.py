@@ -8,6 +8,7 @@ implementation can reproduce them from the docs alone.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +29,8 @@ class RouteGeometry:
     """A route's segments as arrays: start ``(ax, ay)``, vector ``(dx, dy)``, lengths.
 
     ``cum_m[k]`` is the distance along the route to the start of segment ``k``;
-    ``length_m`` is the sum of segment lengths, added in route order.
+    ``length_m`` is the sum of segment lengths, added in route order;
+    ``bounds`` is ``(min_x, min_y, max_x, max_y)``.
     """
 
     ax: FloatArray
@@ -39,6 +41,7 @@ class RouteGeometry:
     seg_m: FloatArray
     cum_m: FloatArray
     length_m: float
+    bounds: tuple[float, float, float, float]
 
     @classmethod
     def of(cls, route: shapely.LineString) -> RouteGeometry:
@@ -54,7 +57,16 @@ class RouteGeometry:
         if not length_m > 0:
             raise BadGeometry(describe("route", "<0 m>", "must have a positive length"))
         cum_m = np.concatenate(([0.0], ends[:-1]))
-        return cls(xy[:-1, 0].copy(), xy[:-1, 1].copy(), dx, dy, len2, seg_m, cum_m, length_m)
+        lo = xy.min(axis=0)
+        hi = xy.max(axis=0)
+        bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+        ax, ay = xy[:-1, 0].copy(), xy[:-1, 1].copy()
+        return cls(ax, ay, dx, dy, len2, seg_m, cum_m, length_m, bounds)
+
+    def box_distance_m(self, x: float, y: float) -> float:
+        """Distance from ``(x, y)`` to the route's bounding box: never more than to the route."""
+        min_x, min_y, max_x, max_y = self.bounds
+        return math.hypot(max(min_x - x, 0.0, x - max_x), max(min_y - y, 0.0, y - max_y))
 
 
 def nearest_on_segments(

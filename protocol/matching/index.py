@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +38,10 @@ BoolArray = npt.NDArray[np.bool_]
 BOX_PAD_M = 1.0
 #: Pair-segment rows processed at once: bounds memory at ~100 MB.
 CHUNK_ROWS = 1 << 20
+#: Time slices of offers, each with its own tree: enough to skip other hours, not so many
+#: that per-tree overhead shows.
+MAX_BUCKETS = 32
+OFFERS_PER_BUCKET = 256
 
 
 class OfferIndex:
@@ -76,12 +81,34 @@ class OfferIndex:
             for name in ("ax", "ay", "dx", "dy", "len2", "seg_m", "cum_m")
         }
         # Corridor boxes: the route's bounds widened by how far off it a leg may reach.
-        bounds = np.array([shapely.bounds(o.route) for o in self.offers], dtype=np.float64).reshape(
-            n, 4
+        bounds = np.array([o.geometry.bounds for o in self.offers], dtype=np.float64).reshape(n, 4)
+        boxes = bounds + (self._corridor_m + BOX_PAD_M)[:, None] * np.array([-1.0, -1.0, 1.0, 1.0])
+        self._box_min_x, self._box_min_y, self._box_max_x, self._box_max_y = (
+            np.ascontiguousarray(col) for col in boxes.T
         )
-        pad = (self._corridor_m + BOX_PAD_M)[:, None] * np.array([-1.0, -1.0, 1.0, 1.0])
-        self._boxes = bounds + pad
-        self._tree = shapely.STRtree(shapely.box(*self._boxes.T) if n else [])
+        self._buckets = self._time_buckets(boxes)
+
+    def _time_buckets(self, boxes: FloatArray) -> list[_Bucket]:
+        """One STRtree per slice of offers by departure: a request searches only those it can meet.
+
+        A tree knows only space; slicing by time first keeps a request away
+        from the offers of other hours, which is most of them in a busy city.
+        """
+        n = len(self.offers)
+        if n == 0:
+            return []
+        count = max(1, min(MAX_BUCKETS, n // OFFERS_PER_BUCKET))
+        by_start = np.argsort(self._start_ms, kind="stable")
+        out = []
+        for chunk in np.array_split(by_start, count):
+            if len(chunk) == 0:
+                continue
+            part = np.sort(chunk)
+            tree = shapely.STRtree(shapely.box(*boxes[part].T))
+            first_ms = int(self._start_ms[part].min())
+            last_ms = int(self._reach_end_ms[part].max())
+            out.append(_Bucket(tree, part, first_ms, last_ms))
+        return out
 
     def __len__(self) -> int:
         return len(self.offers)
@@ -110,20 +137,30 @@ class OfferIndex:
 
     def _near_pairs(self, req: _RequestArrays) -> tuple[IntArray, IntArray]:
         reach_p = req.pr + req.walk + BOX_PAD_M
+        reach_q = req.qr + req.walk + BOX_PAD_M
         boxes = shapely.box(req.px - reach_p, req.py - reach_p, req.px + reach_p, req.py + reach_p)
-        hits = self._tree.query(boxes)
-        ri = hits[0].astype(np.int64)
-        oj = hits[1].astype(np.int64)
-        # Seats and time are array lookups: cheaper than geometry, so they go first.
-        keep = (req.seats[ri] <= self._seats[oj]) & (req.end_ms[ri] >= self._start_ms[oj])
-        keep &= req.start_ms[ri] <= self._reach_end_ms[oj]
-        ri, oj = ri[keep], oj[keep]
-        reach_q = (req.qr + req.walk + BOX_PAD_M)[ri]
-        b = self._boxes[oj]
-        qx, qy = req.qx[ri], req.qy[ri]
-        keep = (qx + reach_q >= b[:, 0]) & (qx - reach_q <= b[:, 2])
-        keep &= (qy + reach_q >= b[:, 1]) & (qy - reach_q <= b[:, 3])
-        return ri[keep], oj[keep]
+        found_r, found_o = [], []
+        for bucket in self._buckets:
+            asking = np.flatnonzero(
+                (req.end_ms >= bucket.first_ms) & (req.start_ms <= bucket.last_ms)
+            )
+            if len(asking) == 0:
+                continue
+            hits = bucket.tree.query(boxes[asking])
+            ri = asking[hits[0]]
+            oj = bucket.offers[hits[1]]
+            # The drop-off's box test is the most selective array test: it goes first.
+            qx, qy, rq = req.qx[ri], req.qy[ri], reach_q[ri]
+            keep = (qx + rq >= self._box_min_x[oj]) & (qx - rq <= self._box_max_x[oj])
+            keep &= (qy + rq >= self._box_min_y[oj]) & (qy - rq <= self._box_max_y[oj])
+            ri, oj = ri[keep], oj[keep]
+            keep = (req.seats[ri] <= self._seats[oj]) & (req.end_ms[ri] >= self._start_ms[oj])
+            keep &= req.start_ms[ri] <= self._reach_end_ms[oj]
+            found_r.append(ri[keep])
+            found_o.append(oj[keep])
+        if not found_r:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(found_r), np.concatenate(found_o)
 
     # -- stage 2: the rule, on arrays of pairs
 
@@ -314,6 +351,16 @@ class OfferIndex:
         )
         bounds = [0, *np.unique(cuts).tolist(), len(oj)]
         return [slice(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+@dataclass(frozen=True, slots=True)
+class _Bucket:
+    """Offers departing in one slice of time, with the span in which they can pick up."""
+
+    tree: shapely.STRtree
+    offers: IntArray  # global offer indices, ascending, in tree order
+    first_ms: int
+    last_ms: int
 
 
 class _RequestArrays:

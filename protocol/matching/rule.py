@@ -18,6 +18,9 @@ from protocol.matching.params import DEFAULT_PARAMS, MatchParams
 from protocol.matching.places import OpenOffer, OpenRequest, Place
 from protocol.matching.plan import Conflict, schedule, score
 
+#: A bounding-box shortcut decides "off corridor" only when clear by this much.
+BOX_MARGIN_M = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class StopFit:
@@ -32,13 +35,23 @@ class StopFit:
     in_corridor: bool
 
 
-def stop_fit(offer: OpenOffer, place: Place, max_walk_m: int, params: MatchParams) -> StopFit:
+def stop_fit(
+    offer: OpenOffer, place: Place, max_walk_m: int, params: MatchParams
+) -> StopFit | float:
+    """How ``place`` meets the offer's route; a lower bound on ``off_m`` if clearly too far.
+
+    The bound (from the route's bounding box) spares the per-segment work for
+    most pairs of an all-pairs scan; a margin keeps rounding from deciding.
+    """
     g = offer.geometry
+    corridor_m = offer.max_detour_m / (2.0 * params.road_factor)
+    box_off_m = g.box_distance_m(place.x_m, place.y_m) - place.radius_m
+    if box_off_m - max_walk_m > corridor_m + BOX_MARGIN_M:
+        return box_off_m
     distance_m, along_m = point_to_route(g, place.x_m, place.y_m)
     off_m = max(0.0, distance_m - place.radius_m)
     walk_m = min(off_m, float(max_walk_m))
     detour_m = 2.0 * params.road_factor * (off_m - walk_m)
-    corridor_m = offer.max_detour_m / (2.0 * params.road_factor)
     in_corridor = off_m - max_walk_m <= corridor_m
     if place.radius_m > 0 and in_corridor:
         # An exact point in the disc meets the route within this distance of the centre.
@@ -90,15 +103,23 @@ def evaluate(
             f"window {w.start_ms}..{w.end_ms} ms misses the drive {start_ms}..{end_ms} ms",
         )
 
-    pickup = stop_fit(offer, request.pickup, request.max_walk_m, params)
-    dropoff = stop_fit(offer, request.dropoff, request.max_walk_m, params)
-    for name, fit in (("pickup", pickup), ("drop-off", dropoff)):
+    fits = []
+    for name, place in (("pickup", request.pickup), ("drop-off", request.dropoff)):
+        fit = stop_fit(offer, place, request.max_walk_m, params)
+        if isinstance(fit, float):
+            return rejected(
+                Misfit.OFF_CORRIDOR,
+                f"{name} is over {fit:.0f} m from the route, "
+                f"beyond {request.max_walk_m} m of walking and a {offer.max_detour_m} m detour",
+            )
         if not fit.in_corridor:
             return rejected(
                 Misfit.OFF_CORRIDOR,
                 f"{name} is {fit.off_m:.0f} m from the route: walking {request.max_walk_m} m "
                 f"leaves a {fit.detour_m:.0f} m detour, limit {offer.max_detour_m} m",
             )
+        fits.append(fit)
+    pickup, dropoff = fits
 
     pickup_lo, pickup_hi = pickup.reach_m
     dropoff_hi = dropoff.reach_m[1]
