@@ -18,6 +18,7 @@ from protocol.fields import VERTEX_BYTES, CostShare, H3Cell, Polyline, PublicKey
 from protocol.identity import PUBLIC_KEY_BYTES, SIGNATURE_BYTES
 from protocol.ledger.wire import LEDGER_CODECS
 from protocol.messages import KINDS, Message, RideOffer, RideRequest
+from protocol.ride.wire import RIDE_CODECS
 from protocol.wire import GOSSIP_LIMITS, ID_BYTES, DecodeLimits, pack, unpack
 
 __all__ = [
@@ -176,7 +177,11 @@ GOSSIP_CODECS: dict[type[Message], tuple[Encoder, Decoder]] = {
     RideOffer: (_encode_offer, _decode_offer),
     RideRequest: (_encode_request, _decode_request),
 }
-_CODECS: dict[type[Message], tuple[Encoder, Decoder]] = {**GOSSIP_CODECS, **LEDGER_CODECS}
+_CODECS: dict[type[Message], tuple[Encoder, Decoder]] = {
+    **GOSSIP_CODECS,
+    **LEDGER_CODECS,
+    **RIDE_CODECS,
+}
 
 #: Every kind this peer can decode, by wire name.
 ALL_KINDS: dict[str, type[Message]] = {cls.KIND: cls for cls in _CODECS}

@@ -1,0 +1,207 @@
+"""Bodies of the ride handshake messages on the wire (SPEC §7.2).
+
+Each body is an array that starts ``[ride_id, step, ...]``. ``RIDE_CODECS`` is
+merged into ``protocol.codec._CODECS``; this module must not import
+``protocol.codec`` (that would be a cycle). Ranges and cross-field rules are
+checked after the signature, in ``protocol.ride.validation``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from protocol import wire
+from protocol.errors import InvalidMessage, describe
+from protocol.fields import CostShare, GeoPoint, H3Cell
+from protocol.messages import Message
+from protocol.ride.messages import (
+    Accept,
+    Cancel,
+    CancelReason,
+    Confirm,
+    Decline,
+    DeclineReason,
+    DroppedOff,
+    PickedUp,
+    Propose,
+    ReceiptEntry,
+    Reveal,
+)
+from protocol.wire import ID_BYTES, DecodeLimits
+
+#: A ride stream carries small messages; a receipt half's log entry is the
+#: largest, well under 1 KiB (SPEC §7.3).
+RIDE_LIMITS = DecodeLimits(max_bytes=16 * 1024)
+
+PIN_HASH_BYTES = 32
+
+E = TypeVar("E", bound=enum.IntEnum)
+
+
+def _head(value: object, name: str, length: int) -> tuple[tuple[object, ...], bytes, int]:
+    f = wire.array(value, name, length)
+    ride_id = wire.binary(f[0], f"{name}.ride_id", size=ID_BYTES)
+    return f, ride_id, wire.integer(f[1], f"{name}.step")
+
+
+def _point(value: object, field: str) -> GeoPoint:
+    lat, lon = wire.array(value, field, 2)
+    return GeoPoint(wire.integer(lat, f"{field}.lat_e6"), wire.integer(lon, f"{field}.lon_e6"))
+
+
+def _reason(value: object, field: str, kind: type[E]) -> E:
+    code = wire.integer(value, field)
+    try:
+        return kind(code)
+    except ValueError:
+        raise InvalidMessage(
+            describe(field, code, f"must be one of {[int(r) for r in kind]}")
+        ) from None
+
+
+def _encode_propose(m: Propose) -> list[object]:
+    return [
+        m.ride_id,
+        m.step,
+        m.offer_id,
+        m.request_id,
+        m.seats,
+        m.pickup_cell,
+        m.dropoff_cell,
+        [m.cost.currency, m.cost.base_minor, m.cost.per_km_minor],
+        m.expires_ms,
+    ]
+
+
+def _decode_propose(value: object) -> Propose:
+    f, ride_id, step = _head(value, "Propose", 9)
+    cost = wire.array(f[7], "Propose.cost", 3)
+    return Propose(
+        ride_id=ride_id,
+        step=step,
+        offer_id=wire.binary(f[2], "Propose.offer_id", size=ID_BYTES),
+        request_id=wire.binary(f[3], "Propose.request_id", size=ID_BYTES),
+        seats=wire.integer(f[4], "Propose.seats"),
+        pickup_cell=H3Cell(wire.integer(f[5], "Propose.pickup_cell")),
+        dropoff_cell=H3Cell(wire.integer(f[6], "Propose.dropoff_cell")),
+        cost=CostShare(
+            currency=wire.text(cost[0], "Propose.cost.currency"),
+            base_minor=wire.integer(cost[1], "Propose.cost.base_minor"),
+            per_km_minor=wire.integer(cost[2], "Propose.cost.per_km_minor"),
+        ),
+        expires_ms=wire.integer(f[8], "Propose.expires_ms"),
+    )
+
+
+def _encode_accept(m: Accept) -> list[object]:
+    return [m.ride_id, m.step]
+
+
+def _decode_accept(value: object) -> Accept:
+    _, ride_id, step = _head(value, "Accept", 2)
+    return Accept(ride_id=ride_id, step=step)
+
+
+def _encode_decline(m: Decline) -> list[object]:
+    return [m.ride_id, m.step, int(m.reason)]
+
+
+def _decode_decline(value: object) -> Decline:
+    f, ride_id, step = _head(value, "Decline", 3)
+    return Decline(ride_id, step, _reason(f[2], "Decline.reason", DeclineReason))
+
+
+def _encode_reveal(m: Reveal) -> list[object]:
+    return [
+        m.ride_id,
+        m.step,
+        [m.pickup.lat_e6, m.pickup.lon_e6],
+        [m.dropoff.lat_e6, m.dropoff.lon_e6],
+        m.pin_hash,
+    ]
+
+
+def _decode_reveal(value: object) -> Reveal:
+    f, ride_id, step = _head(value, "Reveal", 5)
+    return Reveal(
+        ride_id=ride_id,
+        step=step,
+        pickup=_point(f[2], "Reveal.pickup"),
+        dropoff=_point(f[3], "Reveal.dropoff"),
+        pin_hash=wire.binary(f[4], "Reveal.pin_hash", size=PIN_HASH_BYTES),
+    )
+
+
+def _encode_confirm(m: Confirm) -> list[object]:
+    return [m.ride_id, m.step, m.pickup_ms]
+
+
+def _decode_confirm(value: object) -> Confirm:
+    f, ride_id, step = _head(value, "Confirm", 3)
+    return Confirm(ride_id, step, pickup_ms=wire.integer(f[2], "Confirm.pickup_ms"))
+
+
+def _encode_picked_up(m: PickedUp) -> list[object]:
+    return [m.ride_id, m.step, m.pin, m.at_ms]
+
+
+def _decode_picked_up(value: object) -> PickedUp:
+    f, ride_id, step = _head(value, "PickedUp", 4)
+    return PickedUp(
+        ride_id,
+        step,
+        pin=wire.text(f[2], "PickedUp.pin"),
+        at_ms=wire.integer(f[3], "PickedUp.at_ms"),
+    )
+
+
+def _encode_dropped_off(m: DroppedOff) -> list[object]:
+    return [m.ride_id, m.step, m.at_ms, m.distance_m]
+
+
+def _decode_dropped_off(value: object) -> DroppedOff:
+    f, ride_id, step = _head(value, "DroppedOff", 4)
+    return DroppedOff(
+        ride_id,
+        step,
+        at_ms=wire.integer(f[2], "DroppedOff.at_ms"),
+        distance_m=wire.integer(f[3], "DroppedOff.distance_m"),
+    )
+
+
+def _encode_receipt_entry(m: ReceiptEntry) -> list[object]:
+    return [m.ride_id, m.step, m.entry]
+
+
+def _decode_receipt_entry(value: object) -> ReceiptEntry:
+    f, ride_id, step = _head(value, "ReceiptEntry", 3)
+    return ReceiptEntry(ride_id, step, entry=wire.binary(f[2], "ReceiptEntry.entry"))
+
+
+def _encode_cancel(m: Cancel) -> list[object]:
+    return [m.ride_id, m.step, int(m.reason)]
+
+
+def _decode_cancel(value: object) -> Cancel:
+    f, ride_id, step = _head(value, "Cancel", 3)
+    return Cancel(ride_id, step, _reason(f[2], "Cancel.reason", CancelReason))
+
+
+# Any: each encoder takes its own message class; the table is keyed by that class.
+Encoder = Callable[[Any], list[object]]
+Decoder = Callable[[object], Message]
+
+#: Handshake bodies, merged into ``protocol.codec._CODECS``.
+RIDE_CODECS: dict[type[Message], tuple[Encoder, Decoder]] = {
+    Propose: (_encode_propose, _decode_propose),
+    Accept: (_encode_accept, _decode_accept),
+    Decline: (_encode_decline, _decode_decline),
+    Reveal: (_encode_reveal, _decode_reveal),
+    Confirm: (_encode_confirm, _decode_confirm),
+    PickedUp: (_encode_picked_up, _decode_picked_up),
+    DroppedOff: (_encode_dropped_off, _decode_dropped_off),
+    ReceiptEntry: (_encode_receipt_entry, _decode_receipt_entry),
+    Cancel: (_encode_cancel, _decode_cancel),
+}
