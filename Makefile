@@ -17,8 +17,8 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
 	touch $@
 
-demo: $(VENV)/.synced
-	$(RUN)/lazooz demo
+demo: .venv/.synced ## Run the main job on embedded defaults
+	$(RUN)/lazooz walkthrough
 
 test: lint typecheck contracts pytest
 

@@ -1,0 +1,72 @@
+"""The ``lazooz-sim`` command line."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sim import coarse
+
+app = typer.Typer(
+    name="lazooz-sim",
+    help="The lazooz simulator: the real protocol core, driven through a city.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _main() -> None:
+    """The lazooz simulator."""
+
+
+@app.command()
+def coarse_cost(
+    offers: Annotated[int, typer.Option(min=1, help="Drivers in the synthetic city.")] = 1000,
+    requests: Annotated[int, typer.Option(min=1, help="Riders in the synthetic city.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed for the city.")] = 1,
+    resolutions: Annotated[str, typer.Option(help="H3 resolutions to try, comma-separated.")] = (
+        "6,7,8,9"
+    ),
+    max_reveals: Annotated[
+        int, typer.Option(min=1, help="Drivers a rider reveals its points to, at most.")
+    ] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """How much match quality coarse (H3-cell) matching costs against exact points."""
+    try:
+        res = [int(r) for r in resolutions.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"resolutions={resolutions!r}: need integers like 6,7,8") from None
+    if bad := [r for r in res if not 5 <= r <= 9]:
+        raise typer.BadParameter(f"resolutions={bad}: requests use H3 resolutions 5 to 9")
+    console = Console()
+    with console.status("matching"):
+        outcomes = coarse.sweep(offers, requests, seed, res, max_reveals)
+    if as_json:
+        typer.echo(json.dumps([asdict(o) for o in outcomes], indent=2))
+        return
+    table = Table(title=f"{offers} drivers, {requests} riders, seed {seed}")
+    columns = ("places", "candidates", "reveals", "matched", "pooled", "shared km", "time")
+    for col in columns:
+        table.add_column(col, justify="right")
+    for o in outcomes:
+        table.add_row(
+            "exact (oracle)" if o.resolution is None else f"H3 res {o.resolution}",
+            f"{o.candidates_per_request:.1f}",
+            f"{o.reveals_per_request:.2f}",
+            f"{o.matched} ({o.matched / requests:.0%})",
+            str(o.pooled_rides),
+            f"{o.shared_km:.0f}",
+            f"{o.seconds:.2f} s",
+        )
+    console.print(table)
+    console.print(
+        "candidates and reveals are per request; a reveal shows a rider's exact points "
+        "to one more driver."
+    )
