@@ -19,6 +19,8 @@ from protocol.errors import BadGeometry, describe
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+#: A point's coordinate: one number broadcast over segments, or one per segment.
+Coord = FloatArray | np.float64
 
 #: Slack added to reach radii so that rounding never makes coarse stricter than exact.
 REACH_PAD_M = 1e-3
@@ -69,31 +71,33 @@ class RouteGeometry:
         return math.hypot(max(min_x - x, 0.0, x - max_x), max(min_y - y, 0.0, y - max_y))
 
 
-def nearest_on_segments(
-    px: FloatArray,
-    py: FloatArray,
+def segment_distance(
+    px: Coord,
+    py: Coord,
     ax: FloatArray,
     ay: FloatArray,
     dx: FloatArray,
     dy: FloatArray,
     len2: FloatArray,
-    seg_m: FloatArray,
-    cum_m: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
-    """Elementwise distance from point ``p`` to a segment, and the along-route position there."""
+    """Elementwise distance from point ``p`` to a segment, and where on it (0..1) is nearest.
+
+    The position along the route there is ``cum_m + r * seg_m``; callers
+    compute it only at the nearest segment.
+    """
     wx = px - ax
     wy = py - ay
     # A zero-length segment is its start point; its dot product is 0, so r = 0.
     r = np.clip((wx * dx + wy * dy) / np.where(len2 > 0, len2, 1.0), 0.0, 1.0)
     ex = wx - r * dx
     ey = wy - r * dy
-    return np.sqrt(ex * ex + ey * ey), cum_m + r * seg_m
+    return np.sqrt(ex * ex + ey * ey), r
 
 
 def reach_on_segments(
-    cx: FloatArray,
-    cy: FloatArray,
-    rho: FloatArray,
+    cx: Coord,
+    cy: Coord,
+    rho: Coord,
     ax: FloatArray,
     ay: FloatArray,
     dx: FloatArray,
@@ -126,18 +130,15 @@ def point_to_route(g: RouteGeometry, x: float, y: float) -> tuple[float, float]:
 
     Ties go to the earliest segment, as the vectorised index does.
     """
-    px = np.full(len(g.ax), x)
-    py = np.full(len(g.ax), y)
-    dist, along = nearest_on_segments(px, py, g.ax, g.ay, g.dx, g.dy, g.len2, g.seg_m, g.cum_m)
-    first = int(np.argmin(dist))  # argmin returns the first of equal minima
-    return float(dist[first]), float(along[first])
+    dist, r = segment_distance(np.float64(x), np.float64(y), g.ax, g.ay, g.dx, g.dy, g.len2)
+    k = int(np.argmin(dist))  # argmin returns the first of equal minima
+    return float(dist[k]), float(g.cum_m[k] + r[k] * g.seg_m[k])
 
 
 def reach_along(g: RouteGeometry, x: float, y: float, rho: float) -> tuple[float, float]:
     """The stretch ``[lo, hi]`` of route positions within ``rho`` of ``(x, y)``, padded."""
-    n = len(g.ax)
     lo, hi = reach_on_segments(
-        np.full(n, x), np.full(n, y), np.full(n, rho + REACH_PAD_M),
+        np.float64(x), np.float64(y), np.float64(rho + REACH_PAD_M),
         g.ax, g.ay, g.dx, g.dy, g.len2, g.seg_m, g.cum_m,
     )  # fmt: skip
     return clamp_reach(float(lo.min()), float(hi.max()), g.length_m)

@@ -11,7 +11,6 @@ and only then does per-segment geometry run (docs/matching.md §Index).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -20,24 +19,17 @@ import numpy.typing as npt
 import shapely  # type: ignore[import-untyped]  # no stubs; see docs/matching.md
 
 from protocol.errors import LocalError, describe
-from protocol.matching.geometry import (
-    REACH_PAD_M,
-    FloatArray,
-    IntArray,
-    nearest_on_segments,
-    reach_on_segments,
-)
+from protocol.matching.geometry import FloatArray, IntArray
 from protocol.matching.outcome import Candidate, Rejected
 from protocol.matching.params import DEFAULT_PARAMS, MatchParams
 from protocol.matching.places import OpenOffer, OpenRequest
 from protocol.matching.rule import evaluate
+from protocol.matching.segments import SegmentTable
 
 BoolArray = npt.NDArray[np.bool_]
 
 #: Corridor boxes are this much wider than needed, so rounding never loses a pair.
 BOX_PAD_M = 1.0
-#: Pair-segment rows processed at once: bounds memory at ~100 MB.
-CHUNK_ROWS = 1 << 20
 #: Time slices of offers, each with its own tree: enough to skip other hours, not so many
 #: that per-tree overhead shows.
 MAX_BUCKETS = 32
@@ -71,15 +63,7 @@ class OfferIndex:
         self._id_rank = np.empty(n, dtype=np.int64)
         self._id_rank[np.argsort(np.array(ids, dtype=object), kind="stable")] = np.arange(n)
 
-        geoms = [o.geometry for o in self.offers]
-        self._nseg = np.array([len(g.ax) for g in geoms], dtype=np.int64)
-        self._seg_start = np.zeros(n, dtype=np.int64)
-        if n:
-            np.cumsum(self._nseg[:-1], out=self._seg_start[1:])
-        self._seg = {
-            name: np.concatenate([getattr(g, name) for g in geoms]) if n else np.zeros(0)
-            for name in ("ax", "ay", "dx", "dy", "len2", "seg_m", "cum_m")
-        }
+        self._segments = SegmentTable([o.geometry for o in self.offers])
         # Corridor boxes: the route's bounds widened by how far off it a leg may reach.
         bounds = np.array([o.geometry.bounds for o in self.offers], dtype=np.float64).reshape(n, 4)
         boxes = bounds + (self._corridor_m + BOX_PAD_M)[:, None] * np.array([-1.0, -1.0, 1.0, 1.0])
@@ -169,7 +153,7 @@ class OfferIndex:
         corridor = self._corridor_m
         walk = req.walk
         # Pickup first: most box-near pairs fail it, and the drop-off need not be computed.
-        p_dist, p_along = self._nearest(oj, req.px[ri], req.py[ri])
+        p_dist, p_along = self._segments.nearest(oj, req.px[ri], req.py[ri])
         p_off = np.maximum(0.0, p_dist - req.pr[ri])
         keep = p_off - walk[ri] <= corridor[oj]
         ri, oj, p_dist, p_along, p_off = (
@@ -179,7 +163,7 @@ class OfferIndex:
             p_along[keep],
             p_off[keep],
         )
-        q_dist, q_along = self._nearest(oj, req.qx[ri], req.qy[ri])
+        q_dist, q_along = self._segments.nearest(oj, req.qx[ri], req.qy[ri])
         q_off = np.maximum(0.0, q_dist - req.qr[ri])
         keep = q_off - walk[ri] <= corridor[oj]
         ri, oj, p_dist, p_along, p_off = (
@@ -280,34 +264,6 @@ class OfferIndex:
             for i, j, sc, pa, da, wm, dm, ds, ws, pm, sh, cm, pd, qd, lo, hi in rows
         ]
 
-    def _rows(self, oj: IntArray) -> tuple[IntArray, IntArray, IntArray]:
-        """Pair-segment rows: each pair's offer segments, and each pair's first row."""
-        n = self._nseg[oj]
-        first = np.zeros(len(oj), dtype=np.int64)
-        if len(oj):
-            np.cumsum(n[:-1], out=first[1:])
-        seg = np.repeat(self._seg_start[oj] - first, n) + np.arange(int(n.sum()), dtype=np.int64)
-        return n, first, seg
-
-    def _nearest(self, oj: IntArray, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Distance to each pair's route and position along it (first nearest segment)."""
-        dist = np.empty(len(oj))
-        along = np.empty(len(oj))
-        for part in self._chunks(oj):
-            n, first, seg = self._rows(oj[part])
-            s = self._seg
-            d, a = nearest_on_segments(
-                np.repeat(x[part], n), np.repeat(y[part], n),
-                s["ax"][seg], s["ay"][seg], s["dx"][seg], s["dy"][seg],
-                s["len2"][seg], s["seg_m"][seg], s["cum_m"][seg],
-            )  # fmt: skip
-            dmin = np.minimum.reduceat(d, first)
-            rows = np.arange(len(d), dtype=np.int64)
-            at = np.minimum.reduceat(np.where(d == np.repeat(dmin, n), rows, len(d)), first)
-            dist[part] = dmin
-            along[part] = a[at]
-        return dist, along
-
     def _reach(
         self,
         oj: IntArray,
@@ -324,33 +280,12 @@ class OfferIndex:
         if len(coarse) == 0:
             return lo, hi
         oc = oj[coarse]
+        # An exact point in the disc meets the route within rho of the centre (rule.stop_fit).
         rho = radius[coarse] + np.minimum(
             dist[coarse] + radius[coarse], walk[coarse] + self._corridor_m[oc]
         )
-        for part in self._chunks(oc):
-            n, first, seg = self._rows(oc[part])
-            s = self._seg
-            a, b = reach_on_segments(
-                np.repeat(x[coarse][part], n), np.repeat(y[coarse][part], n),
-                np.repeat(rho[part] + REACH_PAD_M, n),
-                s["ax"][seg], s["ay"][seg], s["dx"][seg], s["dy"][seg],
-                s["len2"][seg], s["seg_m"][seg], s["cum_m"][seg],
-            )  # fmt: skip
-            idx = coarse[part]
-            lo[idx] = np.maximum(np.minimum.reduceat(a, first) - REACH_PAD_M, 0.0)
-            hi[idx] = np.minimum(
-                np.maximum.reduceat(b, first) + REACH_PAD_M, self._length_m[oc[part]]
-            )
+        lo[coarse], hi[coarse] = self._segments.reach(oc, x[coarse], y[coarse], rho)
         return lo, hi
-
-    def _chunks(self, oj: IntArray) -> list[slice]:
-        """Slices of pairs whose pair-segment rows stay under ``CHUNK_ROWS``."""
-        ends = np.cumsum(self._nseg[oj])
-        cuts = np.searchsorted(
-            ends, np.arange(CHUNK_ROWS, int(ends[-1]) if len(ends) else 0, CHUNK_ROWS)
-        )
-        bounds = [0, *np.unique(cuts).tolist(), len(oj)]
-        return [slice(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 @dataclass(frozen=True, slots=True)

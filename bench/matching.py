@@ -1,0 +1,148 @@
+"""Route matching: ``OfferIndex.candidates_many`` against the all-pairs oracle, and batch time.
+
+A synthetic city around Tel Aviv, 30 x 30 km: offers drive ~10 km routes of
+10-20 vertices, departing over three hours; requests ask for 1-8 km rides,
+either as gossiped (H3 resolution-7 cells, coarse discs) or as revealed
+exact points. The all-pairs baseline calls ``evaluate`` on every pair; at
+10k x 10k that would take many minutes, so it runs on a random sample of
+requests and is scaled linearly to all of them (metric names say so).
+Target (DESIGN.md, Matching): 10k x 10k candidates in under 1 s.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import numpy as np
+import shapely  # type: ignore[import-untyped]
+
+from bench.report import Result, best_of, compare
+from protocol import geo
+from protocol.fields import CostShare, GeoPoint, TimeWindow
+from protocol.matching import OfferIndex, OpenOffer, OpenRequest, all_pairs, match_batch
+from protocol.messages import RideRequest
+
+CENTRE = GeoPoint.from_degrees(32.08, 34.78)
+T0_MS = 1_800_000_000_000
+HALF_SIDE_M = 15_000.0
+SPREAD_MS = 3 * 3_600_000
+SAMPLE = 300
+
+T = TypeVar("T")
+
+
+def offers(rng: random.Random, n: int) -> list[OpenOffer]:
+    """Offers along wandering ~10 km routes, built directly in local metres."""
+    out = []
+    for _ in range(n):
+        x, y = rng.uniform(-HALF_SIDE_M, HALF_SIDE_M), rng.uniform(-HALF_SIDE_M, HALF_SIDE_M)
+        heading = rng.uniform(0, 2 * math.pi)
+        vertices = rng.randint(10, 20)
+        step_m = 10_000 / (vertices - 1)
+        xy = [(x, y)]
+        for _ in range(vertices - 1):
+            heading += rng.uniform(-0.4, 0.4)
+            x, y = x + step_m * math.cos(heading), y + step_m * math.sin(heading)
+            xy.append((x, y))
+        start_ms = T0_MS + rng.randrange(SPREAD_MS)
+        out.append(
+            OpenOffer(
+                offer_id=rng.randbytes(16),
+                driver=rng.randbytes(32),
+                route=shapely.LineString(xy),
+                departure=TimeWindow(start_ms, start_ms + 15 * 60_000),
+                duration_s=round(10_000 / 8.5),
+                seats=rng.randint(1, 4),
+                max_detour_m=rng.randint(1_000, 3_000),
+                max_detour_s=rng.randint(300, 900),
+                cost=CostShare("ILS", 500, 80),
+            )
+        )
+    return out
+
+
+def requests(rng: random.Random, n: int) -> tuple[list[OpenRequest], list[OpenRequest]]:
+    """The same requests twice: coarse, as gossiped (res-7 cells), and exact, as revealed."""
+    projection = geo.LocalProjection.around(CENTRE)
+    coarse, exact = [], []
+    for _ in range(n):
+        px, py = rng.uniform(-HALF_SIDE_M, HALF_SIDE_M), rng.uniform(-HALF_SIDE_M, HALF_SIDE_M)
+        bearing, ride_m = rng.uniform(0, 2 * math.pi), rng.uniform(1_000, 8_000)
+        qx, qy = px + ride_m * math.cos(bearing), py + ride_m * math.sin(bearing)
+        lon, lat = projection.to_degrees(np.array([px, qx]), np.array([py, qy]))
+        pickup = GeoPoint.from_degrees(float(lat[0]), float(lon[0]))
+        dropoff = GeoPoint.from_degrees(float(lat[1]), float(lon[1]))
+        start_ms = T0_MS - 30 * 60_000 + rng.randrange(SPREAD_MS)
+        message = RideRequest(
+            request_id=rng.randbytes(16),
+            seq=0,
+            created_ms=T0_MS,
+            expires_ms=T0_MS + SPREAD_MS,
+            pickup_cell=geo.cell_of(pickup, 7),
+            dropoff_cell=geo.cell_of(dropoff, 7),
+            window=TimeWindow(start_ms, start_ms + rng.randint(20, 40) * 60_000),
+            seats=1 if rng.random() < 0.8 else 2,
+            max_walk_m=rng.randint(300, 800),
+        )
+        request = OpenRequest.from_message(message, rng.randbytes(32), projection)
+        coarse.append(request)
+        exact.append(request.revealed(pickup, dropoff, projection))
+    return coarse, exact
+
+
+def _timed(fn: Callable[[], T]) -> tuple[float, T]:
+    t0 = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - t0, value
+
+
+def _scale(
+    label: str,
+    offer_list: Sequence[OpenOffer],
+    request_list: Sequence[OpenRequest],
+    rng: random.Random,
+    *,
+    sample: int | None,
+    batch: bool,
+) -> list[Result]:
+    index = OfferIndex(offer_list)
+    many_s = best_of(lambda: index.candidates_many(request_list), repeat=2)
+    found = index.candidates_many(request_list)
+    chosen = list(request_list) if sample is None else rng.sample(list(request_list), sample)
+    oracle_s, oracle = _timed(lambda: all_pairs(offer_list, chosen))
+    for r in chosen:  # the index must agree with the oracle, or the timing means nothing
+        assert found[r.request_id] == oracle[r.request_id], r.request_id.hex()
+    baseline_s = oracle_s * len(request_list) / len(chosen)
+    name = "all_pairs" if sample is None else f"all_pairs_sampled{sample}_scaled"
+    per_request = sum(len(v) for v in found.values()) / len(request_list)
+    oracle_per_request = sum(len(v) for v in oracle.values()) / len(chosen)
+    results = [
+        compare(f"{label}.candidates_many_vs_{name}", many_s, baseline_s, "s"),
+        compare(
+            f"{label}.candidates_per_request_vs_{name}", per_request, oracle_per_request, "count"
+        ),
+    ]
+    if batch:
+        batch_s, assignment = _timed(lambda: match_batch(offer_list, request_list))
+        matched = len(request_list) - len(assignment.unmatched)
+        results.append(compare(f"{label}.match_batch_vs_candidates_many", batch_s, many_s, "s"))
+        results.append(
+            compare(f"{label}.match_batch_matched_vs_requests", matched, len(request_list), "count")
+        )
+    return results
+
+
+def run() -> list[Result]:
+    rng = random.Random(7)
+    big_offers = offers(rng, 10_000)
+    big_coarse, big_exact = requests(rng, 10_000)
+    small_offers = big_offers[:1_000]
+    results: list[Result] = []
+    for kind, big in (("exact", big_exact), ("coarse_r7", big_coarse)):
+        results += _scale(f"{kind}_1k", small_offers, big[:1_000], rng, sample=None, batch=False)
+        results += _scale(f"{kind}_10k", big_offers, big, rng, sample=SAMPLE, batch=True)
+    return results
