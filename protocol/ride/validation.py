@@ -1,0 +1,144 @@
+"""Opening a frame received on a ride stream (SPEC §7.3), as pure functions.
+
+The steps are the gossip pipeline's (SPEC §5) without freshness and replay:
+a ride message is checked against its ride instead, by ``RideHandshake``
+(its author, ``ride_id`` and ``step``; a proposal's expiry).
+
+    1 size  2 decode  3 schema (ride kinds only)  4 signature  5 semantics
+"""
+
+from __future__ import annotations
+
+from protocol import geo
+from protocol.codec import check_header, decode_body, decode_envelope
+from protocol.envelope import Signed
+from protocol.errors import BadGeometry, InvalidMessage, Oversized, describe
+from protocol.fields import CostShare, GeoPoint, H3Cell
+from protocol.identity import verify
+from protocol.ride.messages import (
+    RIDE_KINDS,
+    Confirm,
+    DroppedOff,
+    PickedUp,
+    Propose,
+    Reveal,
+    RideMessage,
+)
+from protocol.ride.pin import PIN_DIGITS, is_pin
+from protocol.ride.wire import RIDE_LIMITS
+from protocol.validation import DEFAULT_POLICY
+from protocol.wire import DecodeLimits
+
+#: A party sends at most 5 messages in a ride; the bound leaves room and
+#: keeps ``step`` a one-byte integer on the wire.
+MAX_STEP = 15
+#: Longest ride a receipt may describe: the longest route an offer may have.
+MAX_DISTANCE_M = 1_000_000
+MAX_TIME_MS = 2**63 - 1
+
+
+def open_ride_message(data: bytes, limits: DecodeLimits = RIDE_LIMITS) -> Signed[RideMessage]:
+    """Size, decode, schema, signature and semantics of one ride-stream frame.
+
+    Raises the ``RemoteError`` of the first step that fails; a frame that
+    passes is signed by its ``author`` but not yet checked against any ride.
+    """
+    if len(data) > limits.max_bytes:
+        raise Oversized(describe("message", f"<{len(data)} bytes>", f"limit is {limits.max_bytes}"))
+    env = decode_envelope(data, limits)
+    cls = check_header(env, RIDE_KINDS)
+    message = decode_body(env.kind, env.body, limits)
+    assert isinstance(message, cls) and isinstance(message, RideMessage)
+    verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
+    check_message(message)
+    return Signed(message=message, author=env.author, message_id=env.message_id, raw=data)
+
+
+def check_message(m: RideMessage) -> None:
+    """Ranges and rules that need only the message itself (SPEC §7.2)."""
+    name = type(m).__name__
+    _range(f"{name}.step", m.step, 0, MAX_STEP)
+    if isinstance(m, Propose):
+        _check_propose(m)
+    elif isinstance(m, Reveal):
+        _check_point("Reveal.pickup", m.pickup)
+        _check_point("Reveal.dropoff", m.dropoff)
+    elif isinstance(m, PickedUp):
+        if not is_pin(m.pin):
+            raise InvalidMessage(describe("PickedUp.pin", m.pin, f"must be {PIN_DIGITS} digits"))
+        _range("PickedUp.at_ms", m.at_ms, 0, MAX_TIME_MS)
+    elif isinstance(m, DroppedOff):
+        _range("DroppedOff.at_ms", m.at_ms, 0, MAX_TIME_MS)
+        _range("DroppedOff.distance_m", m.distance_m, 0, MAX_DISTANCE_M)
+    elif isinstance(m, Confirm):
+        _range("Confirm.pickup_ms", m.pickup_ms, 0, MAX_TIME_MS)
+
+
+def _check_propose(m: Propose) -> None:
+    p = DEFAULT_POLICY
+    _range("Propose.step", m.step, 0, 0)
+    _range("Propose.seats", m.seats, 1, p.max_seats)
+    _range("Propose.expires_ms", m.expires_ms, 0, MAX_TIME_MS)
+    check_cells("Propose", m.pickup_cell, m.dropoff_cell)
+    check_cost("Propose.cost", m.cost)
+
+
+def check_cells(name: str, pickup: H3Cell, dropoff: H3Cell) -> None:
+    """Both valid H3 cells, of one resolution a request may use (SPEC §4.2)."""
+    p = DEFAULT_POLICY
+    resolutions = []
+    for field, cell in (("pickup_cell", pickup), ("dropoff_cell", dropoff)):
+        if not geo.is_cell(cell):
+            raise BadGeometry(describe(f"{name}.{field}", cell, "not a valid H3 cell"))
+        res = geo.cell_resolution(cell)
+        if not p.min_cell_resolution <= res <= p.max_cell_resolution:
+            raise InvalidMessage(
+                describe(
+                    f"{name}.{field}",
+                    f"<res {res}>",
+                    f"resolution must be {p.min_cell_resolution}..{p.max_cell_resolution}",
+                )
+            )
+        resolutions.append(res)
+    if resolutions[0] != resolutions[1]:
+        raise InvalidMessage(
+            describe(f"{name}.dropoff_cell", f"<res {resolutions[1]}>", "must match pickup's")
+        )
+
+
+def check_cost(field: str, cost: CostShare) -> None:
+    p = DEFAULT_POLICY
+    c = cost.currency
+    if not (len(c) == 3 and c.isascii() and c.isalpha() and c.isupper()):
+        raise InvalidMessage(describe(f"{field}.currency", c, "must be ISO 4217"))
+    _range(f"{field}.base_minor", cost.base_minor, 0, p.max_cost_minor)
+    _range(f"{field}.per_km_minor", cost.per_km_minor, 0, p.max_cost_minor)
+
+
+def check_in_cells(m: Reveal, pickup_cell: H3Cell, dropoff_cell: H3Cell) -> None:
+    """The exact points lie in the coarse cells the proposal named (SPEC §7.2):
+    a rider cannot be matched on one place and then reveal another."""
+    for field, point, cell in (
+        ("pickup", m.pickup, pickup_cell),
+        ("dropoff", m.dropoff, dropoff_cell),
+    ):
+        if geo.cell_of(point, geo.cell_resolution(cell)) != cell:
+            raise BadGeometry(
+                describe(
+                    f"Reveal.{field}",
+                    (point.lat_e6, point.lon_e6),
+                    f"not in the proposed {field}_cell {cell:x}",
+                )
+            )
+
+
+def _check_point(field: str, point: GeoPoint) -> None:
+    if not geo.on_earth(point.lat_e6, point.lon_e6):
+        raise BadGeometry(
+            describe(field, (point.lat_e6, point.lon_e6), "not on Earth (lat_e6, lon_e6)")
+        )
+
+
+def _range(field: str, value: int, lo: int, hi: int) -> None:
+    if not lo <= value <= hi:
+        raise InvalidMessage(describe(field, value, f"must be {lo}..{hi}"))
