@@ -148,9 +148,9 @@ class Ledger:
         applied, dropped = self._drain(log)
         return AddResult(AddStatus.ADDED, applied=(signed, *applied), dropped=dropped)
 
-    def add_fork(self, proof: ForkProof) -> Fork:
-        """Verify a fork proof from anyone (SPEC §9.1) and freeze its author; raise if bogus."""
-        fork = verify_fork(proof)
+    def add_fork(self, proof: ForkProof | Fork) -> Fork:
+        """Freeze the author of a fork (SPEC §9.2); a bare proof is verified first (§9.1)."""
+        fork = proof if isinstance(proof, Fork) else verify_fork(proof)
         self._record_fork(fork)
         return fork
 
