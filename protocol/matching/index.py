@@ -71,6 +71,8 @@ class OfferIndex:
             np.ascontiguousarray(col) for col in boxes.T
         )
         self._buckets = self._time_buckets(boxes)
+        grow = (self._corridor_m + BOX_PAD_M)[:, None, None] * np.array([-1.0, -1.0, 1.0, 1.0])
+        self._pieces = self._segments.piece_bounds + grow
 
     def _time_buckets(self, boxes: FloatArray) -> list[_Bucket]:
         """One STRtree per slice of offers by departure: a request searches only those it can meet.
@@ -140,11 +142,25 @@ class OfferIndex:
             ri, oj = ri[keep], oj[keep]
             keep = (req.seats[ri] <= self._seats[oj]) & (req.end_ms[ri] >= self._start_ms[oj])
             keep &= req.start_ms[ri] <= self._reach_end_ms[oj]
+            ri, oj = ri[keep], oj[keep]
+            keep = self._near_piece(oj, req.px[ri], req.py[ri], reach_p[ri])
+            ri, oj = ri[keep], oj[keep]
+            keep = self._near_piece(oj, req.qx[ri], req.qy[ri], reach_q[ri])
             found_r.append(ri[keep])
             found_o.append(oj[keep])
         if not found_r:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return np.concatenate(found_r), np.concatenate(found_o)
+
+    def _near_piece(
+        self, oj: IntArray, x: FloatArray, y: FloatArray, reach: FloatArray
+    ) -> BoolArray:
+        """Whether the box of ``reach`` around each point meets a corridor box of a route piece."""
+        b = self._pieces[oj]
+        x, y, reach = x[:, None], y[:, None], reach[:, None]
+        near = (x + reach >= b[:, :, 0]) & (x - reach <= b[:, :, 2])
+        near &= (y + reach >= b[:, :, 1]) & (y - reach <= b[:, :, 3])
+        return np.asarray(near.any(axis=1))
 
     # -- stage 2: the rule, on arrays of pairs
 

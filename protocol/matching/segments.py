@@ -25,6 +25,9 @@ from protocol.matching.geometry import (
 #: Pair-segment cells processed at once: bounds temporary arrays at ~100 MB.
 CHUNK_CELLS = 1 << 20
 
+#: Pieces each route's box is split into (widths are multiples of it).
+PIECES = 4
+
 _FIELDS = ("ax", "ay", "dx", "dy", "len2", "seg_m", "cum_m")
 
 
@@ -50,6 +53,28 @@ class SegmentTable:
                     table[name][row, :n] = values
                     table[name][row, n:] = values[-1]
             self._tables.append(table)
+        self.piece_bounds = self._piece_bounds(len(routes))
+
+    def _piece_bounds(self, n: int) -> FloatArray:
+        """``(n, PIECES, 4)``: bounds of each quarter of each route's (padded) segments.
+
+        Boxes of route quarters hug a winding route far closer than one box,
+        so they reject most pairs whose point is inside the route's box but
+        nowhere near the route, before any per-segment work.
+        """
+        out = np.empty((n, PIECES, 4))
+        for group, table in enumerate(self._tables):
+            members = np.flatnonzero(self._group == group)
+            rows = self._row[members]
+            x0, y0 = table["ax"][rows], table["ay"][rows]
+            x1, y1 = x0 + table["dx"][rows], y0 + table["dy"][rows]
+            shape = (len(members), PIECES, -1)
+            xs = np.concatenate((x0.reshape(shape), x1.reshape(shape)), axis=2)
+            ys = np.concatenate((y0.reshape(shape), y1.reshape(shape)), axis=2)
+            out[members] = np.stack(
+                (xs.min(axis=2), ys.min(axis=2), xs.max(axis=2), ys.max(axis=2)), axis=2
+            )
+        return out
 
     def _batches(self, routes: IntArray) -> list[tuple[IntArray, IntArray, dict[str, FloatArray]]]:
         """``(pair indices, table rows, table)`` per width group, in chunks of bounded size."""
@@ -101,5 +126,5 @@ class SegmentTable:
 
 def _width(segments: int) -> int:
     """Padded row width for a route of ``segments``: at most ~25 % waste, few distinct widths."""
-    step = max(4, 1 << max(0, segments.bit_length() - 3))
+    step = max(PIECES, 1 << max(0, segments.bit_length() - 3))
     return -(-segments // step) * step
