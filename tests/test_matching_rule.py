@@ -1,4 +1,4 @@
-"""The one-pair matching rule: what a rider and driver see for a fitting pair, and why others fail."""
+"""The one-pair matching rule: what a fitting pair shows its users, and why others fail."""
 
 from __future__ import annotations
 
