@@ -3,14 +3,18 @@
 Distances are computed in metres, never in degrees (SPEC §6.1): geodesic
 lengths use ``pyproj.Geod`` on WGS84, and planar work (corridors, matching)
 happens in a local azimuthal equidistant projection centred on the area, which
-keeps distances within 0.1 % across 100 km of its centre.
+keeps distances within 0.1 % across 100 km of its centre. Validation limits
+alone use a cheaper spherical length, computed the same to the bit everywhere
+(``spherical_segment_lengths_m``, SPEC §5.7).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 
 import h3
@@ -30,6 +34,7 @@ REQUEST_RESOLUTION = 7
 _GEOD = pyproj.Geod(ellps="WGS84")
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 def on_earth(lat_e6: int, lon_e6: int) -> bool:
@@ -47,6 +52,65 @@ def segment_lengths_m(route: Polyline) -> FloatArray:
 
 def route_length_m(route: Polyline) -> float:
     return float(segment_lengths_m(route).sum())
+
+
+# -- spherical lengths for the validation limits (SPEC §5.7)
+
+#: Mean Earth radius R1 = (2a + b) / 3 of WGS84, in metres.
+MEAN_EARTH_RADIUS_M = 6_371_008.8
+#: ``u * _RAD_PER_HALF_E6`` is half of an angle of ``u`` microdegrees, in radians.
+_RAD_PER_HALF_E6 = math.pi / 360_000_000
+#: sin x = x (S0 + S1 x^2 + ... + S6 x^12): Taylor through x^13, each coefficient
+#: the float64 nearest the exact fraction; relative error < 7e-10 on [0, pi/2].
+_SIN_COEFFS = tuple(float(Fraction((-1) ** k, math.factorial(2 * k + 1))) for k in range(7))
+#: 2R asin(sqrt(h)) = sqrt(h) (A0 + A1 h + A2 h^2): Taylor through asin's x^5
+#: term, times 2R. Error < 2e-16 for segments up to 50 km, 1e-8 at 1000 km;
+#: below the truth beyond, but still increasing, so limit checks hold.
+_ASIN_2R_COEFFS = tuple(
+    float(
+        Fraction(str(2 * MEAN_EARTH_RADIUS_M))
+        * Fraction(math.factorial(2 * k), 4**k * math.factorial(k) ** 2 * (2 * k + 1))
+    )
+    for k in range(3)
+)
+
+
+def spherical_segment_lengths_m(coords_e6: IntArray) -> FloatArray:
+    """Haversine length on the mean sphere of each segment of ``(lat_e6, lon_e6)`` rows.
+
+    For validation limits only (SPEC §5.7), and exact-deterministic: the same
+    vertices give the same bits on every machine. Angles are reduced in
+    integers to [0°, 90°]; sin and asin are the fixed polynomials above,
+    evaluated with IEEE-754 multiply, add and sqrt alone, which are correctly
+    rounded everywhere (numpy's float64 sin and arcsin are not: numpy picks
+    a kernel by CPU). Vertices must be on Earth; ``coords_e6`` is int64.
+    Within 1e-9 of the exact haversine, and within 0.6 % of the WGS84 geodesic.
+    """
+    n = len(coords_e6) - 1
+    # Rows of (|dlat|, |dlon|) per segment; only their half-angles' sines matter.
+    steps = np.abs(coords_e6[1:] - coords_e6[:-1])
+    dlon = steps[:, 1]
+    # A longitude step and its complement to 360° have the same haversine.
+    np.minimum(dlon, 360 * MICRO - dlon, out=dlon)
+    # cos(lat) = sin(90° - |lat|), written as a half-angle: 180° - 2 |lat|.
+    colat = 180 * MICRO - 2 * np.abs(coords_e6[:, 0])
+    x = np.concatenate((steps.ravel(), colat)) * _RAD_PER_HALF_E6
+    sines = x * _even_polynomial(x * x, _SIN_COEFFS)
+    half_sines = sines[: 2 * n].reshape(n, 2)
+    squares = half_sines * half_sines
+    cos_lat = sines[2 * n :]
+    h = squares[:, 0] + (cos_lat[:-1] * cos_lat[1:]) * squares[:, 1]
+    return np.sqrt(h) * _even_polynomial(h, _ASIN_2R_COEFFS)
+
+
+def _even_polynomial(y: FloatArray, coeffs: tuple[float, ...]) -> FloatArray:
+    """``c0 + c1 y + c2 y^2 + ...`` by Horner's rule, one rounding per operation."""
+    p = coeffs[-1] * y
+    for c in coeffs[-2:0:-1]:
+        p += c
+        p *= y
+    p += coeffs[0]
+    return p
 
 
 def distance_m(a: GeoPoint, b: GeoPoint) -> float:

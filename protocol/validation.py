@@ -29,7 +29,7 @@ from protocol.errors import (
     Replayed,
     describe,
 )
-from protocol.fields import MessageId, Polyline, TimeWindow
+from protocol.fields import MICRO, MessageId, Polyline, TimeWindow
 from protocol.identity import verify
 from protocol.messages import GossipMessage, RideOffer, RideRequest
 
@@ -129,12 +129,13 @@ def open_gossip(
 ) -> Signed[GossipMessage]:
     """Run all seven steps on raw gossip bytes; return the verified message."""
     check_size(data, policy)
-    env = decode_envelope(data, policy.decode_limits)
+    limits = policy.decode_limits
+    env = decode_envelope(data, limits)
     cls = check_header(env)
-    message = decode_body(env.kind, env.body, policy.decode_limits)
+    message = decode_body(env.kind, env.body, limits)
     assert isinstance(message, cls)
     verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
-    assert isinstance(message, RideOffer | RideRequest)
+    assert isinstance(message, (RideOffer, RideRequest))
     check_freshness(message, now_ms, policy)
     message_id = env.message_id
     replay.check(message_id)
@@ -227,22 +228,27 @@ def _check_request(m: RideRequest, p: ValidationPolicy) -> None:
 
 
 def check_route(field_name: str, route: Polyline, p: ValidationPolicy = DEFAULT_POLICY) -> float:
-    """Vertex count, coordinates and lengths of a route; returns its length in metres."""
+    """Vertex count, coordinates and lengths of a route; returns its length in metres.
+
+    Lengths here are spherical and bit-exact (SPEC §5.7), so every peer draws
+    the limits' edges in the same place; cost and matching use geodesics.
+    """
     _range(f"{field_name}.vertices", len(route), p.min_route_vertices, p.max_route_vertices)
     # int64 first: abs() of int32 -2**31 overflows to a negative number.
     coords = route.coords_e6().astype(np.int64)
-    lat, lon = coords[:, 0], coords[:, 1]
-    bad = (abs(lat) > 90_000_000) | (abs(lon) > 180_000_000)
-    if bad.any():
-        i = int(bad.argmax())
+    off = np.abs(coords) > _ON_EARTH_E6
+    if off.any():
+        i = int(off.any(axis=1).argmax())
         raise BadGeometry(
             describe(
-                f"{field_name}[{i}]", (int(lat[i]), int(lon[i])), "not on Earth (lat_e6, lon_e6)"
+                f"{field_name}[{i}]",
+                (int(coords[i, 0]), int(coords[i, 1])),
+                "not on Earth (lat_e6, lon_e6)",
             )
         )
-    segments = geo.segment_lengths_m(route)
-    if segments.max() > p.max_segment_m:
-        i = int(segments.argmax())
+    segments = geo.spherical_segment_lengths_m(coords)
+    i = int(segments.argmax())
+    if segments[i] > p.max_segment_m:
         raise BadGeometry(
             describe(
                 f"{field_name}[{i}]",
@@ -250,7 +256,8 @@ def check_route(field_name: str, route: Polyline, p: ValidationPolicy = DEFAULT_
                 f"limit {p.max_segment_m:.0f}",
             )
         )
-    length_m = float(segments.sum())
+    # Summed in route order, one rounding per addition: SPEC §5.7 fixes the order.
+    length_m = float(np.cumsum(segments)[-1])
     if not p.min_route_m <= length_m <= p.max_route_m:
         raise BadGeometry(
             describe(
@@ -260,6 +267,10 @@ def check_route(field_name: str, route: Polyline, p: ValidationPolicy = DEFAULT_
             )
         )
     return length_m
+
+
+#: |lat_e6| and |lon_e6| limits of a vertex on Earth.
+_ON_EARTH_E6 = np.array([90 * MICRO, 180 * MICRO], dtype=np.int64)
 
 
 def _check_common(

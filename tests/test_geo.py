@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 
 import h3
@@ -234,3 +235,100 @@ def test_route_too_short_to_hide_both_ends_raises_bad_geometry() -> None:
 def test_privacy_zone_with_min_above_max_is_refused() -> None:
     with pytest.raises(BadGeometry, match=r"^PrivacyZone=\(600, 300\): need 0 <= min <= max"):
         geo.PrivacyZone(min_m=600, max_m=300)
+
+
+# -- spherical lengths for validation limits (SPEC §5.7)
+
+
+def _haversine_m(coords_e6: geo.IntArray) -> geo.FloatArray:
+    """The textbook haversine with numpy's sin/cos/arcsin: the oracle, not bit-exact."""
+    lat = np.radians(coords_e6[:, 0] / 1e6)
+    dlat = np.radians(np.diff(coords_e6[:, 0]) / 1e6)
+    dlon = np.radians(np.diff(coords_e6[:, 1]) / 1e6)
+    h = np.sin(dlat / 2) ** 2 + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(dlon / 2) ** 2
+    return np.asarray(2 * geo.MEAN_EARTH_RADIUS_M * np.arcsin(np.sqrt(h)), dtype=np.float64)
+
+
+def _spherical_m(route: Polyline) -> geo.FloatArray:
+    return geo.spherical_segment_lengths_m(route.coords_e6().astype(np.int64))
+
+
+@settings(max_examples=100, deadline=None)
+@given(strategies.routes())
+def test_spherical_length_is_within_0_6_percent_of_the_geodesic(route: Polyline) -> None:
+    # The sphere is 0.56 % long for north-south steps at the equator and 0.45 %
+    # short near the poles: WGS84's flattening, not an error of the formula.
+    spherical_m = float(np.cumsum(_spherical_m(route))[-1])
+    assert spherical_m == pytest.approx(geo.route_length_m(route), rel=0.006)
+
+
+_ON_EARTH_E6 = st.tuples(
+    st.integers(-90_000_000, 90_000_000), st.integers(-180_000_000, 180_000_000)
+)
+
+
+@FAST
+@given(
+    st.lists(
+        st.one_of(
+            _ON_EARTH_E6,
+            # Near the poles and the antimeridian, where the formula has its edge cases.
+            st.tuples(st.integers(89_000_000, 90_000_000), st.integers(-180_000_000, 180_000_000)),
+            st.tuples(st.integers(-1_000_000, 1_000_000), st.integers(179_000_000, 180_000_000)),
+        ),
+        min_size=2,
+        max_size=6,
+    ),
+    st.integers(0, 400_000),
+    st.randoms(use_true_random=False),
+)
+def test_spherical_length_is_the_haversine_within_1e_9_for_segments_up_to_50_km(
+    starts: list[tuple[int, int]], spread_e6: int, rnd: random.Random
+) -> None:
+    # Pairs of points up to ~45 km apart (0.4° of latitude), each near a start.
+    rows = []
+    for lat, lon in starts:
+        lat2 = min(max(lat + rnd.randint(-spread_e6, spread_e6), -90_000_000), 90_000_000)
+        lon2 = (lon + rnd.randint(-spread_e6, spread_e6) + 180_000_000) % 360_000_000 - 180_000_000
+        rows += [(lat, lon), (lat2, lon2)]
+    coords = np.array(rows, dtype=np.int64)
+    ours = geo.spherical_segment_lengths_m(coords)[::2]
+    oracle = _haversine_m(coords)[::2]
+    assume(bool((oracle <= 50_000).all()))
+    # 1e-3 m: the float oracle's own error on degree conversions of tiny steps.
+    assert np.allclose(ours, oracle, rtol=1e-9, atol=1e-3)
+
+
+def test_spherical_length_of_a_degree_of_latitude_is_r_pi_over_180() -> None:
+    (length_m,) = geo.spherical_segment_lengths_m(np.array([[0, 0], [1_000_000, 0]]))
+    assert length_m == pytest.approx(geo.MEAN_EARTH_RADIUS_M * math.pi / 180, rel=1e-13)
+
+
+def test_spherical_length_across_the_antimeridian_and_the_pole_is_short() -> None:
+    route = Polyline.from_degrees([(-16.8, 179.99), (-16.8, -179.995)])
+    assert _spherical_m(route)[0] == pytest.approx(1_596.7, abs=0.1)
+    # Opposite sides of the north pole, 0.01° of latitude from it each: ~2.2 km.
+    route = Polyline.from_degrees([(89.99, 0.0), (89.99, 180.0)])
+    assert _spherical_m(route)[0] == pytest.approx(2 * 0.01 * math.pi / 180 * 6_371_008.8, rel=1e-9)
+
+
+def test_spherical_lengths_of_the_city_route_are_pinned_to_the_bit() -> None:
+    # SPEC §5.7 fixes every operation, so these bits are the same on every machine
+    # and in every conforming implementation; a change here changes the protocol.
+    assert [float(m).hex() for m in _spherical_m(strategies.CITY_ROUTE)] == [
+        "0x1.0459b4093ac43p+9",
+        "0x1.05be2e61aafb0p+9",
+        "0x1.058a02e2d92e9p+9",
+        "0x1.08ee20adaab53p+9",
+        "0x1.f4ce2ce05e56fp+8",
+    ]
+
+
+def test_spherical_lengths_do_not_call_numpy_trigonometry(monkeypatch: pytest.MonkeyPatch) -> None:
+    # numpy dispatches float64 sin/cos/arcsin to different kernels per CPU (SPEC §5.7).
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("platform-dependent function used")
+
+    for name in ("sin", "cos", "arcsin", "arctan2", "power", "exp", "log"):
+        monkeypatch.setattr(np, name, forbidden)
+    geo.spherical_segment_lengths_m(strategies.CITY_ROUTE.coords_e6().astype(np.int64))

@@ -34,6 +34,7 @@ from protocol.validation import (
     HOUR_MS,
     ReplayWindow,
     ValidationPolicy,
+    check_route,
     check_semantics,
     open_gossip,
 )
@@ -456,6 +457,32 @@ def test_route_shorter_than_200_m_is_rejected_naming_its_length() -> None:
     assert _rejection(raw, BadGeometry) == "RideOffer.route='<111 m>': must be 200..1000000 m"
 
 
+def test_route_limits_use_the_spherical_length_not_the_geodesic() -> None:
+    # SPEC §5.7: 1794 µdeg of latitude at 80° N is 200.3 m on WGS84 but 199.5 m
+    # on the mean sphere; 1799 µdeg at the equator is 198.9 m on WGS84, 200.04 m
+    # on the sphere. The sphere decides.
+    polar = Polyline.from_points(
+        [GeoPoint(80_000_000, 10_000_000), GeoPoint(80_001_794, 10_000_000)]
+    )
+    assert geo.route_length_m(polar) > 200
+    raw = envelope_of(ALICE, offer(route=polar, duration_s=30))
+    assert _rejection(raw, BadGeometry) == "RideOffer.route='<199 m>': must be 200..1000000 m"
+
+    equator = Polyline.from_points([GeoPoint(0, 10_000_000), GeoPoint(1_799, 10_000_000)])
+    assert geo.route_length_m(equator) < 200
+    _open(envelope_of(ALICE, offer(route=equator, duration_s=30)))
+
+
+@FAST
+@given(strategies.offers())
+def test_route_length_returned_by_validation_is_the_sum_in_route_order(offer: RideOffer) -> None:
+    segments = geo.spherical_segment_lengths_m(offer.route.coords_e6().astype("int64"))
+    total_m = 0.0
+    for segment_m in segments.tolist():
+        total_m += segment_m
+    assert check_route("RideOffer.route", offer.route) == total_m
+
+
 def test_segment_longer_than_50_km_is_rejected_naming_the_segment() -> None:
     route = Polyline.from_degrees([(32.0853, 34.7818), (31.7683, 35.2137)])
     raw = envelope_of(ALICE, offer(route=route, duration_s=3_600))
@@ -464,7 +491,7 @@ def test_segment_longer_than_50_km_is_rejected_naming_the_segment() -> None:
 
 def test_impossible_speed_is_rejected_naming_duration_and_speed() -> None:
     assert _rejection(envelope_of(ALICE, offer(duration_s=10)), BadGeometry) == (
-        "RideOffer.duration_s=10: implies 933 km/h over 2591 m (limit 200)"
+        "RideOffer.duration_s=10: implies 935 km/h over 2598 m (limit 200)"
     )
 
 
