@@ -11,7 +11,7 @@ from rich.table import Table
 from bench.report import write
 
 #: Benchmark modules; each exposes ``run() -> list[Result]``.
-BENCHES = ("codec", "matching")
+BENCHES = ("codec", "matching", "ledger")
 
 
 def main(argv: list[str]) -> None:

@@ -9,6 +9,7 @@ head, ``time_ms`` not going back.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import final
 
@@ -16,7 +17,7 @@ from protocol import geo
 from protocol.codec import check_header, decode_body, decode_envelope
 from protocol.envelope import Envelope, Signed
 from protocol.errors import InvalidMessage, Oversized, Stale, describe
-from protocol.fields import MessageId, PublicKey
+from protocol.fields import H3Cell, MessageId, PublicKey
 from protocol.identity import member_id, verify
 from protocol.ledger.errors import Gap, NotAParty, TimeReversal, WrongAuthor, WrongPrev
 from protocol.ledger.receipt import Receipt
@@ -99,15 +100,11 @@ def check_receipt(r: Receipt) -> None:
     _range("Receipt.ended_ms", r.ended_ms, 0, MAX_TIME_MS)
     resolutions = []
     for name, cell in (("pickup_cell", r.pickup_cell), ("dropoff_cell", r.dropoff_cell)):
-        if not geo.is_cell(cell):
+        res = _resolution(cell)
+        if res is None:
             raise InvalidMessage(describe(f"Receipt.{name}", cell, "not a valid H3 cell"))
-        resolutions.append(geo.cell_resolution(cell))
-        _range(
-            f"Receipt.{name}.resolution",
-            resolutions[-1],
-            p.min_cell_resolution,
-            p.max_cell_resolution,
-        )
+        _range(f"Receipt.{name}.resolution", res, p.min_cell_resolution, p.max_cell_resolution)
+        resolutions.append(res)
     if resolutions[0] != resolutions[1]:
         raise InvalidMessage(
             describe("Receipt.dropoff_cell", f"<res {resolutions[1]}>", "must match pickup's")
@@ -120,6 +117,12 @@ def check_receipt(r: Receipt) -> None:
     _range("Receipt.cost.base_minor", r.cost.base_minor, 0, p.max_cost_minor)
     _range("Receipt.cost.per_km_minor", r.cost.per_km_minor, 0, p.max_cost_minor)
     _range("Receipt.cost_minor", r.cost_minor, 0, MAX_RIDE_COST_MINOR)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _resolution(cell: int) -> int | None:
+    """The resolution of an H3 cell, or None for a non-cell; rides repeat cells, so memoised."""
+    return geo.cell_resolution(H3Cell(cell)) if geo.is_cell(cell) else None
 
 
 def _range(field_name: str, value: int, lo: int, hi: int) -> None:

@@ -126,12 +126,12 @@ class _Candidate:
 
 
 def _assess(ledger: Ledger, params: CreditV1) -> list[CreditLine]:
-    candidates = _pair_halves(ledger)
+    candidates = sorted(_pair_halves(ledger), key=_order)
     _mark_duplicate_rides(candidates)
     pair_rides: dict[tuple[bytes, bytes], deque[int]] = {}
     earned: dict[tuple[PublicKey, int], int] = {}
     lines = []
-    for c in sorted(candidates, key=_order):
+    for c in candidates:
         r = c.proposal.message.payload.receipt
         base = r.distance_m * r.seats
         duration_ms = r.ended_ms - r.started_ms
@@ -225,10 +225,10 @@ def _pair_halves(ledger: Ledger) -> list[_Candidate]:
     return list(candidates.values())
 
 
-def _mark_duplicate_rides(candidates: list[_Candidate]) -> None:
+def _mark_duplicate_rides(ordered: list[_Candidate]) -> None:
     """A ride id earns once: the co-signed receipt first in SPEC §10.1 order keeps it."""
     first: dict[bytes, _Candidate] = {}
-    for c in sorted(candidates, key=_order):
+    for c in ordered:
         if c.verdict is not Verdict.COUNTED:
             continue
         ride_id = c.proposal.message.payload.receipt.ride_id
