@@ -24,7 +24,12 @@ from protocol.identity import Identity
 from protocol.ledger import wire
 from protocol.ledger.book import AddStatus, Ledger
 from protocol.ledger.chain import MemberLog, open_entry
-from protocol.ledger.cosign import countersign, propose_receipt
+from protocol.ledger.cosign import (
+    agreement_entry,
+    countersign,
+    proposal_entry,
+    propose_receipt,
+)
 from protocol.ledger.errors import (
     Gap,
     NotAParty,
@@ -386,3 +391,14 @@ def test_helpers_write_entries_any_peer_accepts() -> None:
     assert open_entry(agreement.raw) == agreement
     sealed = seal(ALICE, agreement.message)
     assert sealed == agreement
+
+
+def test_an_entry_signed_for_later_is_appended_only_when_asked() -> None:
+    log = MemberLog(ALICE.public_key)
+    later = proposal_entry(ALICE, log, receipt(ALICE, BOB), NOW_MS)
+    assert log.head_seq == 0
+    assert log.append(later) == later
+    bob = MemberLog(BOB.public_key)
+    agreement = agreement_entry(BOB, bob, later, NOW_MS, expected=receipt(ALICE, BOB))
+    assert bob.head_seq == 0
+    assert agreement.message.payload.link_hash == later.message_id

@@ -2,7 +2,13 @@
 
 The ride handshake calls these: one party proposes (usually the driver, at
 drop-off), the other checks the proposal is the ride it saw and countersigns.
-Each half is appended to its author's own log and returned for sending.
+
+``propose_receipt`` and ``countersign`` sign the half and append it to the
+member's own log. ``proposal_entry`` and ``agreement_entry`` only sign it, as
+that log's next entry, for a caller that appends later (``MemberLog.append``)
+once something else has succeeded. Such an entry must never be sent before it
+is appended: a second, different entry at its ``seq`` would be a fork of the
+member's own log (SPEC §9).
 """
 
 from __future__ import annotations
@@ -22,13 +28,8 @@ from protocol.signing import seal
 def propose_receipt(
     identity: Identity, log: MemberLog, receipt: Receipt, time_ms: int
 ) -> Signed[LogEntry]:
-    """Sign ``receipt`` as the first half and append it to ``identity``'s own ``log``.
-
-    ``time_ms`` is the caller's clock; an entry never goes back in time, so a
-    clock that jumped backwards writes the previous entry's time instead.
-    """
-    half = ReceiptHalf(receipt=receipt, link_seq=0, link_hash=ZERO_HASH)
-    return _write(identity, log, half, time_ms)
+    """Sign ``receipt`` as the first half and append it to ``identity``'s own ``log``."""
+    return log.append(proposal_entry(identity, log, receipt, time_ms))
 
 
 def countersign(
@@ -39,11 +40,38 @@ def countersign(
     *,
     expected: Receipt,
 ) -> Signed[LogEntry]:
-    """Check the counterparty's ``proposal`` is ``expected`` and append the agreement half.
+    """Check the counterparty's ``proposal`` is ``expected``; append the agreement half.
 
     Raises ``ReceiptMismatch`` (naming the first differing field) when the
     proposal is not the ride this member saw or was not made by the other
     party of it; nothing is written then.
+    """
+    return log.append(agreement_entry(identity, log, proposal, time_ms, expected=expected))
+
+
+def proposal_entry(
+    identity: Identity, log: MemberLog, receipt: Receipt, time_ms: int
+) -> Signed[LogEntry]:
+    """The proposal half of ``receipt``, signed as the next entry of ``log``; not appended.
+
+    ``time_ms`` is the caller's clock; an entry never goes back in time, so a
+    clock that jumped backwards writes the previous entry's time instead.
+    """
+    half = ReceiptHalf(receipt=receipt, link_seq=0, link_hash=ZERO_HASH)
+    return _next_entry(identity, log, half, time_ms)
+
+
+def agreement_entry(
+    identity: Identity,
+    log: MemberLog,
+    proposal: bytes | Signed[LogEntry],
+    time_ms: int,
+    *,
+    expected: Receipt,
+) -> Signed[LogEntry]:
+    """The agreement half linking to ``proposal``, signed as ``log``'s next entry; not appended.
+
+    Checks as ``countersign`` does; a raw ``proposal`` is verified first.
     """
     signed = open_entry(proposal) if isinstance(proposal, bytes) else proposal
     check_entry(signed)
@@ -56,8 +84,7 @@ def countersign(
         got, want = getattr(half.receipt, f.name), getattr(expected, f.name)
         if got != want:
             raise ReceiptMismatch(describe(f"Receipt.{f.name}", got, f"expected {want!r}"))
-    parties = {expected.driver, expected.rider}
-    if {signed.author, identity.public_key} != parties:
+    if {signed.author, identity.public_key} != {expected.driver, expected.rider}:
         raise ReceiptMismatch(
             describe(
                 "Envelope.author",
@@ -68,10 +95,12 @@ def countersign(
     agreement = ReceiptHalf(
         receipt=half.receipt, link_seq=signed.message.seq, link_hash=signed.message_id
     )
-    return _write(identity, log, agreement, time_ms)
+    return _next_entry(identity, log, agreement, time_ms)
 
 
-def _write(identity: Identity, log: MemberLog, half: ReceiptHalf, time_ms: int) -> Signed[LogEntry]:
+def _next_entry(
+    identity: Identity, log: MemberLog, half: ReceiptHalf, time_ms: int
+) -> Signed[LogEntry]:
     if log.owner != identity.public_key:
         raise NotOwnLog(
             describe("log", member_id(log.owner), f"{identity.member_id} writes only its own log")
@@ -82,6 +111,9 @@ def _write(identity: Identity, log: MemberLog, half: ReceiptHalf, time_ms: int) 
         time_ms=max(time_ms, log.head_time_ms),
         payload=half,
     )
+    signed = seal(identity, entry)
     # The same content rules as for anyone's entry: a receipt this member is
-    # not in, or out of range, raises before anything is written.
-    return log.append(seal(identity, entry))
+    # not in, or a field out of range, raises before anything is signed away.
+    check_entry(signed)
+    log.check_next(signed)
+    return signed
