@@ -1,4 +1,4 @@
-"""Credit rule v1: from the logs a peer holds to every member's balance (SPEC §9.3, §10).
+"""Credit rule v1: from the logs a peer holds to every member's balance (SPEC §10.1-§10.3).
 
 Pure and integer-only, so every peer holding the same entries computes the
 same balances, whatever order the entries arrived in. Balances are in

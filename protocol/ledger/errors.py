@@ -52,7 +52,7 @@ class TimeReversal(RemoteError):
 
 
 class Unchained(RemoteError):
-    """An entry of a sync batch that follows a rejected entry of the same log (SPEC §10.3)."""
+    """An entry of a sync batch that follows a rejected entry of the same log (SPEC §10.5)."""
 
     reason = "unchained"
 

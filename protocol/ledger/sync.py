@@ -1,4 +1,4 @@
-"""Ledger sync as pure functions: compare heads, ask for what is missing, apply it (SPEC §10).
+"""Ledger sync as pure functions: compare heads, ask for what is missing, apply (SPEC §10.4-§10.5).
 
 A sync round between two peers: each sends ``sync.heads``; each answers the
 other's heads with ``sync.want`` (``wants``); each answers a want with

@@ -105,7 +105,7 @@ class ForkProof(Message):
     second: bytes
 
 
-# -- sync (SPEC §10)
+# -- sync (SPEC §10.4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +251,7 @@ def _decode_fork(value: object) -> ForkProof:
     )
 
 
-# Packed records (SPEC §10.1): fixed width, so every byte string of whole
+# Packed records (SPEC §10.4): fixed width, so every byte string of whole
 # records is canonical once authors must strictly ascend.
 _HEAD = struct.Struct(">32sQ32s")
 _WANT = struct.Struct(">32sQ")
