@@ -1,0 +1,131 @@
+"""Others' offers and requests heard on gossip, held until they expire (SPEC §11.7).
+
+Keyed by author and id, so nobody can shadow another member's offer by
+reusing its id. A newer ``seq`` replaces an older one; an older or equal one
+is ``Stale``. Memory is bounded: when full, the entry that expires first goes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from protocol.envelope import Signed
+from protocol.errors import Stale, describe
+from protocol.fields import PublicKey
+from protocol.geo import LocalProjection
+from protocol.matching import OpenOffer, OpenRequest
+from protocol.messages import RideOffer, RideRequest
+
+M = TypeVar("M", RideOffer, RideRequest)
+Key = tuple[PublicKey, bytes]
+
+
+class Put(enum.Enum):
+    """What ``Shelf.put`` did."""
+
+    NEW = "new"
+    REPLACED = "replaced"
+
+
+@dataclass(slots=True)
+class Booked(Generic[M]):
+    """One offer or request of someone else, and its matching form (built once, lazily)."""
+
+    signed: Signed[M]
+    _open: OpenOffer | OpenRequest | None = field(default=None, repr=False)
+
+    @property
+    def message(self) -> M:
+        return self.signed.message
+
+    @property
+    def author(self) -> PublicKey:
+        return self.signed.author
+
+    @property
+    def expires_ms(self) -> int:
+        return self.signed.message.expires_ms
+
+    def open_offer(self, projection: LocalProjection) -> OpenOffer:
+        if self._open is None:
+            m = self.signed.message
+            assert isinstance(m, RideOffer)
+            self._open = OpenOffer.from_message(m, self.author, projection)
+        assert isinstance(self._open, OpenOffer)
+        return self._open
+
+    def open_request(self, projection: LocalProjection) -> OpenRequest:
+        if self._open is None:
+            m = self.signed.message
+            assert isinstance(m, RideRequest)
+            self._open = OpenRequest.from_message(m, self.author, projection)
+        assert isinstance(self._open, OpenRequest)
+        return self._open
+
+
+def _id_of(message: RideOffer | RideRequest) -> bytes:
+    return message.offer_id if isinstance(message, RideOffer) else message.request_id
+
+
+class Shelf(Generic[M]):
+    """Offers, or requests, of others: at most ``capacity``, each until it expires."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: dict[Key, Booked[M]] = {}
+        #: Entries dropped early because the shelf was full.
+        self.evicted = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Booked[M]]:
+        return iter(self._items.values())
+
+    def __contains__(self, key: Key) -> bool:
+        return key in self._items
+
+    def get(self, key: Key) -> Booked[M] | None:
+        return self._items.get(key)
+
+    def check(self, signed: Signed[M]) -> None:
+        """Raise ``Stale`` unless ``signed`` is new or a newer ``seq`` of what is held."""
+        m = signed.message
+        held = self._items.get((signed.author, _id_of(m)))
+        if held is not None and m.seq <= held.message.seq:
+            raise Stale(
+                describe(f"{type(m).__name__}.seq", m.seq, f"already hold seq {held.message.seq}")
+            )
+
+    def put(self, signed: Signed[M]) -> tuple[Put, list[Key]]:
+        """Hold ``signed`` (checked first); also returns the keys evicted to make room."""
+        self.check(signed)
+        key = (signed.author, _id_of(signed.message))
+        replaced = key in self._items
+        self._items[key] = Booked(signed)
+        evicted: list[Key] = []
+        while len(self._items) > self.capacity:
+            # O(n), only when full; the soonest to expire goes, this one included.
+            gone = min(self._items, key=lambda k: (self._items[k].expires_ms, k))
+            del self._items[gone]
+            evicted.append(gone)
+            self.evicted += 1
+        return (Put.REPLACED if replaced else Put.NEW), evicted
+
+    def expire(self, now_ms: int, skew_ms: int) -> list[Key]:
+        """Drop everything past its expiry (allowing ``skew_ms``, as freshness does)."""
+        gone = [k for k, b in self._items.items() if b.expires_ms + skew_ms < now_ms]
+        for k in gone:
+            del self._items[k]
+        return gone
+
+
+class Book:
+    """Every offer and request of others this Peer holds."""
+
+    def __init__(self, max_offers: int, max_requests: int) -> None:
+        self.offers: Shelf[RideOffer] = Shelf(max_offers)
+        self.requests: Shelf[RideRequest] = Shelf(max_requests)

@@ -1,0 +1,265 @@
+"""The Peer: one member's protocol core, events in and actions out (SPEC §11, docs/peer.md).
+
+The node (lazooz/) and the simulator (sim/) drive the same ``Peer``: they
+call its inputs with bytes, keys and ``now_ms``, and execute the actions
+returned, in order. Remote input never raises out of a ``Peer``; a user
+command that cannot be honoured raises a ``LocalError`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import final
+
+from protocol import geo
+from protocol.errors import describe
+from protocol.fields import CostShare, GeoPoint, Polyline, PublicKey, TimeWindow
+from protocol.identity import Identity
+from protocol.ledger.book import Ledger
+from protocol.ledger.credit import CreditLine, balances, explain
+from protocol.messages import RideOffer, RideRequest
+from protocol.peer import gossip, publishing, rides
+from protocol.peer import sync as peer_sync
+from protocol.peer.actions import Action, Channel, Subscribe
+from protocol.peer.core import LEDGER_TOPIC, Core
+from protocol.peer.errors import BadCommand
+from protocol.peer.gossip import Verdict
+from protocol.peer.notices import Match
+from protocol.peer.own import OwnOffer, OwnRequest
+from protocol.peer.params import PeerParams
+from protocol.peer.ride import RideView
+from protocol.ride.messages import CancelReason, DeclineReason
+
+SWEEP_TIMER = ("sweep",)
+
+
+@dataclass(frozen=True, slots=True)
+class BookView:
+    """What ``Peer.book()`` shows: others' offers and requests held, by author."""
+
+    offers: tuple[tuple[PublicKey, RideOffer], ...]
+    requests: tuple[tuple[PublicKey, RideRequest], ...]
+
+
+@final
+class Peer:
+    """One member's Peer. Build it, call ``start``, then feed it inputs."""
+
+    def __init__(
+        self,
+        identity: Identity,
+        home: GeoPoint,
+        rng: random.Random,
+        params: PeerParams | None = None,
+    ) -> None:
+        self._core = Core(identity, home, rng, params or PeerParams())
+        self._validated = gossip.Validated(self._core.params.max_validated)
+        self._sync = peer_sync.SyncState()
+
+    # -- what it is
+
+    @property
+    def public_key(self) -> PublicKey:
+        return self._core.me
+
+    @property
+    def member_id(self) -> str:
+        return self._core.identity.member_id
+
+    @property
+    def ledger(self) -> Ledger:
+        """Every log this Peer holds (read it; only the Peer writes it)."""
+        return self._core.ledger
+
+    # -- inputs from the network and the clock
+
+    def start(self, now_ms: int) -> list[Action]:
+        """Join the home area's topics and the ledger topic; start the periodic timers."""
+        core = self._core
+        if core.started:
+            raise BadCommand(describe("Peer", core.identity.member_id, "already started"))
+        home = geo.area_cells_around(core.home, core.params.area_rings)
+        core.subscribe([geo.area_topic(cell) for cell in home])
+        core.subscribe([LEDGER_TOPIC])
+        core.started = True
+        out: list[Action] = [Subscribe(topic) for topic in core.topics]
+        out.append(core.set_timer(SWEEP_TIMER, now_ms + core.params.sweep_ms))
+        jitter = core.rng.randint(0, core.params.heads_ms)
+        out.append(core.set_timer(peer_sync.HEADS_TIMER, now_ms + jitter))
+        return out
+
+    def validate_gossip(self, topic: str, data: bytes, now_ms: int) -> Verdict:
+        """The verdict for a libp2p topic validator; never raises.
+
+        An accepted message is kept, so the ``gossip_received`` call that
+        delivers the same bytes does not verify them again.
+        """
+        return gossip.validate(self._core, self._validated, topic, data, now_ms)
+
+    def gossip_received(self, topic: str, data: bytes, now_ms: int) -> list[Action]:
+        """A gossip message on ``topic`` (validated first unless ``validate_gossip`` was)."""
+        return gossip.received(self._core, self._validated, self._sync, topic, data, now_ms)
+
+    def stream_received(
+        self, from_key: PublicKey, channel: Channel, data: bytes, now_ms: int
+    ) -> list[Action]:
+        """One frame from a direct stream with ``from_key`` (the transport-authenticated peer)."""
+        if channel == "ride":
+            return rides.stream_received(self._core, from_key, data, now_ms)
+        return peer_sync.stream_received(self._core, self._sync, from_key, data)
+
+    def peer_connected(self, key: PublicKey, now_ms: int) -> list[Action]:
+        """A connection to ``key`` opened (either side dialled): start a ledger sync."""
+        return peer_sync.connected(self._core, key)
+
+    def timer_fired(self, key: tuple[str | bytes, ...], now_ms: int) -> list[Action]:
+        """A timer set by ``SetTimer`` is due; stale, early or unknown keys do nothing."""
+        core = self._core
+        if not core.due(key, now_ms):
+            return []
+        name, *rest = key
+        if name == "ride" and rest and isinstance(rest[0], bytes):
+            return rides.timer_fired(core, rest[0], now_ms)
+        if name in ("offer", "request") and rest and isinstance(rest[0], bytes):
+            kind: publishing.Kind = "offer" if name == "offer" else "request"
+            return publishing.timer_fired(core, kind, rest[0], now_ms)
+        if key == peer_sync.HEADS_TIMER:
+            return peer_sync.publish_heads(core, now_ms)
+        if key == SWEEP_TIMER:
+            gossip.expire(core, now_ms)
+            return [
+                *rides.sweep(core, now_ms),
+                core.set_timer(SWEEP_TIMER, now_ms + core.params.sweep_ms),
+            ]
+        return []
+
+    # -- user commands: own offers and requests
+
+    def offer(
+        self,
+        *,
+        route: Polyline,
+        departure: TimeWindow,
+        duration_s: int,
+        seats: int,
+        max_detour_m: int,
+        max_detour_s: int,
+        cost: CostShare,
+        expires_ms: int,
+        now_ms: int,
+    ) -> tuple[bytes, list[Action]]:
+        """Offer seats along the user's full ``route``; returns the offer id.
+
+        The Peer cuts the privacy zone, signs, publishes on every area the
+        cut route crosses, and republishes until ``expires_ms``.
+        """
+        return publishing.add_offer(
+            self._core,
+            now_ms,
+            route=route,
+            departure=departure,
+            duration_s=duration_s,
+            seats=seats,
+            max_detour_m=max_detour_m,
+            max_detour_s=max_detour_s,
+            cost=cost,
+            expires_ms=expires_ms,
+        )
+
+    def request(
+        self,
+        *,
+        pickup: GeoPoint,
+        dropoff: GeoPoint,
+        window: TimeWindow,
+        seats: int,
+        max_walk_m: int,
+        expires_ms: int,
+        now_ms: int,
+    ) -> tuple[bytes, list[Action]]:
+        """Ask for a seat; only the points' cells are published. Returns the request id."""
+        return publishing.add_request(
+            self._core,
+            now_ms,
+            pickup=pickup,
+            dropoff=dropoff,
+            window=window,
+            seats=seats,
+            max_walk_m=max_walk_m,
+            expires_ms=expires_ms,
+        )
+
+    def withdraw(self, own_id: bytes, now_ms: int) -> list[Action]:
+        """Stop publishing an own offer or request; rides in progress go on."""
+        kind: publishing.Kind = "offer" if own_id in self._core.offers else "request"
+        return publishing.close(self._core, kind, own_id, "withdrawn")
+
+    def candidates(self, own_id: bytes) -> list[Match]:
+        """Ranked matches of an own request (offers that fit) or own offer (requests)."""
+        return self._core.matcher.candidates(own_id)
+
+    # -- user commands: rides
+
+    def propose(
+        self, request_id: bytes, offer_id: bytes, now_ms: int, *, driver: PublicKey | None = None
+    ) -> tuple[bytes, list[Action]]:
+        """Rider: ask the driver of a candidate offer for a seat; returns the ride id."""
+        return rides.propose(self._core, request_id, offer_id, now_ms, driver)
+
+    def accept(self, ride_id: bytes, now_ms: int) -> list[Action]:
+        return rides.command(self._core, ride_id, now_ms, lambda h: h.accept(now_ms=now_ms))
+
+    def decline(self, ride_id: bytes, reason: DeclineReason, now_ms: int) -> list[Action]:
+        return rides.command(
+            self._core, ride_id, now_ms, lambda h: h.decline(reason, now_ms=now_ms)
+        )
+
+    def confirm(self, ride_id: bytes, now_ms: int, pickup_ms: int | None = None) -> list[Action]:
+        """Driver: the revealed points fit; pick up at ``pickup_ms`` (default: the
+        time the Peer's exact check planned)."""
+        return rides.confirm(self._core, ride_id, now_ms, pickup_ms)
+
+    def cancel(self, ride_id: bytes, reason: CancelReason, now_ms: int) -> list[Action]:
+        return rides.command(self._core, ride_id, now_ms, lambda h: h.cancel(reason, now_ms=now_ms))
+
+    def pickup(self, ride_id: bytes, pin: str, now_ms: int) -> list[Action]:
+        """Driver: the rider is aboard and said ``pin``."""
+        return rides.command(self._core, ride_id, now_ms, lambda h: h.picked_up(pin, now_ms=now_ms))
+
+    def finish(self, ride_id: bytes, now_ms: int, distance_m: int | None = None) -> list[Action]:
+        """Driver: drop-off after ``distance_m`` (default: the planned shared distance)."""
+        return rides.finish(self._core, ride_id, now_ms, distance_m)
+
+    def sign_receipt(self, ride_id: bytes, now_ms: int) -> list[Action]:
+        """Sign the receipt half this party owes (when the policy does not sign by itself)."""
+        return rides.sign_receipt(self._core, ride_id, now_ms)
+
+    # -- queries
+
+    def balances(self) -> dict[PublicKey, int]:
+        """Every member's balance in milli-tokens, by the logs this Peer holds."""
+        return balances(self._core.ledger, self._core.params.credit)
+
+    def explain(self, member: PublicKey | None = None) -> list[CreditLine]:
+        return explain(self._core.ledger, self._core.params.credit, member)
+
+    def rides(self) -> list[RideView]:
+        return [RideView.of(r) for r in self._core.rides.values()]
+
+    def book(self) -> BookView:
+        b = self._core.book
+        return BookView(
+            tuple((x.author, x.message) for x in b.offers),
+            tuple((x.author, x.message) for x in b.requests),
+        )
+
+    def own_offers(self) -> list[OwnOffer]:
+        return list(self._core.offers.values())
+
+    def own_requests(self) -> list[OwnRequest]:
+        return list(self._core.requests.values())
+
+    def rejected(self) -> dict[tuple[str, str], int]:
+        """Remote input dropped so far, by ``(channel, reason)``."""
+        return dict(self._core.rejected)

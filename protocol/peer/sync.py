@@ -1,0 +1,163 @@
+"""Driving ledger sync: heads on gossip and on connect, wants, entries, forks (SPEC §11.11).
+
+Every peer converges on every log it hears of: a peer gossips the heads it
+holds on ``lazooz/1/ledger`` (soon after its own log changes, and every
+``heads_ms``) and sends them to each peer it connects to; whoever holds less
+asks the sender for the rest over the sync stream, and asks again while
+answers make progress. Entries are verified one by one (``sync.apply``).
+"""
+
+from __future__ import annotations
+
+from protocol.codec import check_header, decode_body, decode_envelope
+from protocol.envelope import Signed
+from protocol.errors import Oversized, RemoteError, describe
+from protocol.fields import MessageId, PublicKey
+from protocol.identity import verify
+from protocol.ledger import sync
+from protocol.ledger.forks import Fork, verify_fork
+from protocol.ledger.wire import (
+    MAX_SYNC_BYTES,
+    SYNC_KINDS,
+    SYNC_LIMITS,
+    ForkProof,
+    SyncEntries,
+    SyncHeads,
+    SyncWant,
+)
+from protocol.messages import Message
+from protocol.peer.actions import Action, Notify, Publish, Send
+from protocol.peer.core import LEDGER_TOPIC, Core
+from protocol.peer.errors import WrongSender
+from protocol.peer.notices import ForkFound
+from protocol.signing import seal
+
+HEADS_TIMER = ("heads",)
+#: Peers whose last heads are remembered, to ask again while answers make progress.
+MAX_REMOTES = 1_024
+
+Heads = dict[PublicKey, tuple[int, MessageId]]
+
+
+def open_sync_message(data: bytes) -> Signed[Message]:
+    """Size, decode, sync kinds only, signature: one frame of a sync stream."""
+    if len(data) > MAX_SYNC_BYTES:
+        raise Oversized(describe("message", f"<{len(data)} bytes>", f"limit is {MAX_SYNC_BYTES}"))
+    env = decode_envelope(data, SYNC_LIMITS)
+    check_header(env, SYNC_KINDS)
+    message = decode_body(env.kind, env.body, SYNC_LIMITS)
+    verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
+    return Signed(message=message, author=env.author, message_id=env.message_id, raw=data)
+
+
+class SyncState:
+    """The last heads each peer sent, so a sync can go on while it makes progress."""
+
+    def __init__(self) -> None:
+        self.remote: dict[PublicKey, Heads] = {}
+
+    def remember(self, peer: PublicKey, heads: Heads) -> None:
+        self.remote.pop(peer, None)
+        self.remote[peer] = heads
+        while len(self.remote) > MAX_REMOTES:
+            del self.remote[next(iter(self.remote))]
+
+
+def connected(core: Core, peer: PublicKey) -> list[Action]:
+    """A stream to ``peer`` opened: send it every head this Peer holds."""
+    return [
+        Send(peer, "sync", seal(core.identity, m).raw)
+        for m in sync.heads_messages(sync.heads(core.ledger))
+    ]
+
+
+def stream_received(core: Core, state: SyncState, peer: PublicKey, data: bytes) -> list[Action]:
+    """One frame of a sync stream from ``peer``; bad input is counted, never raised."""
+    try:
+        signed = open_sync_message(data)
+        if signed.author != peer:
+            raise WrongSender(describe("Envelope.author", signed.author.hex()[:16], "not the peer"))
+    except RemoteError as exc:
+        return [core.reject("sync", exc)]
+    m = signed.message
+    if isinstance(m, SyncHeads):
+        return heads_received(core, state, peer, m)
+    if isinstance(m, SyncWant):
+        raws = sync.entries_for(core.ledger, m.wants, core.params.max_sync_entries)
+        return [
+            Send(peer, "sync", seal(core.identity, batch).raw) for batch in sync.entry_batches(raws)
+        ]
+    if isinstance(m, SyncEntries):
+        return entries_received(core, state, peer, m)
+    assert isinstance(m, ForkProof)
+    return fork_received(core, m)
+
+
+def heads_received(core: Core, state: SyncState, peer: PublicKey, m: SyncHeads) -> list[Action]:
+    """Heads from ``peer`` (stream or gossip): ask it for whatever this Peer lacks."""
+    remote = sync.heads_of([m])
+    known = state.remote.get(peer, {})
+    state.remember(peer, {**known, **remote})
+    return _ask(core, peer, remote)
+
+
+def entries_received(core: Core, state: SyncState, peer: PublicKey, m: SyncEntries) -> list[Action]:
+    report = sync.apply(core.ledger, m.entries)
+    out: list[Action] = [*core.persist_entries(report.applied)]
+    out += [core.reject("sync", r.error) for r in report.rejected]
+    for proof in report.forks:
+        out += _fork_found(core, verify_fork(proof))
+    if report.applied:
+        out += core.balance_actions()
+        remote = state.remote.get(peer)
+        if remote:
+            out += _ask(core, peer, remote)
+    return out
+
+
+def fork_received(core: Core, proof: ForkProof | Fork) -> list[Action]:
+    """A fork proof from anyone: verified, recorded, and passed on if it is news."""
+    try:
+        fork = proof if isinstance(proof, Fork) else verify_fork(proof)
+    except RemoteError as exc:
+        return [core.reject("sync", exc)]
+    known = core.ledger.fork_seq(fork.author)
+    if known is not None and known <= fork.seq:
+        return []
+    core.ledger.add_fork(fork)
+    return [*_fork_found(core, fork), *core.balance_actions()]
+
+
+def publish_heads(core: Core, now_ms: int) -> list[Action]:
+    """Gossip this Peer's heads, and set the next periodic round."""
+    heads = sync.heads(core.ledger)
+    out: list[Action] = [
+        Publish(LEDGER_TOPIC, seal(core.identity, m).raw) for m in sync.heads_messages(heads)
+    ]
+    jitter = core.rng.randint(0, core.params.republish_jitter_ms)
+    out.append(core.set_timer(HEADS_TIMER, now_ms + core.params.heads_ms + jitter))
+    return out
+
+
+def log_changed(core: Core, now_ms: int) -> list[Action]:
+    """Own log grew (or a log this Peer is in): gossip heads soon, not at the next round."""
+    soon = now_ms + core.params.heads_after_change_ms
+    at = core.timers.get(HEADS_TIMER)
+    if at is not None and at <= soon:
+        return []
+    return [core.set_timer(HEADS_TIMER, soon)]
+
+
+# -- internals
+
+
+def _ask(core: Core, peer: PublicKey, remote: Heads) -> list[Action]:
+    wanted = sync.wants(sync.heads(core.ledger), remote)
+    return [Send(peer, "sync", seal(core.identity, m).raw) for m in sync.want_messages(wanted)]
+
+
+def _fork_found(core: Core, fork: Fork) -> list[Action]:
+    return [
+        Notify(ForkFound(fork.author, fork.seq)),
+        Publish(LEDGER_TOPIC, seal(core.identity, fork.proof).raw),
+    ]
