@@ -10,7 +10,7 @@ from protocol.matching.index import OfferIndex, all_pairs
 from protocol.matching.outcome import Candidate, Misfit, Rejected
 from protocol.matching.params import DEFAULT_PARAMS, MatchParams
 from protocol.matching.places import OpenOffer, OpenRequest, Place
-from protocol.matching.plan import retimed
+from protocol.matching.plan import join, retimed
 from protocol.matching.rule import evaluate
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Rejected",
     "all_pairs",
     "evaluate",
+    "join",
     "match_batch",
     "retimed",
 ]

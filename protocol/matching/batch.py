@@ -10,8 +10,7 @@ from protocol.matching.index import OfferIndex
 from protocol.matching.outcome import Candidate, Rejected
 from protocol.matching.params import DEFAULT_PARAMS, MatchParams
 from protocol.matching.places import OpenOffer, OpenRequest
-from protocol.matching.plan import retimed
-from protocol.matching.rule import evaluate
+from protocol.matching.plan import join, retimed
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +40,14 @@ def match_batch(
     """Greedy assignment: the best remaining (score, offer_id, request_id) first.
 
     Every candidate goes on one heap. A popped candidate whose offer gained
-    riders since it was scored is re-evaluated with them (``evaluate`` with
-    ``riders``): dropped if it no longer fits, pushed back if its score got
-    worse, assigned otherwise. Each request is assigned at most once; the
-    result depends only on the inputs (docs/matching.md §Batch).
+    riders since it was scored is re-evaluated with them: dropped if it no
+    longer fits, pushed back if its score got worse, assigned otherwise. The
+    re-evaluation is ``join``, the pooling step of ``evaluate``: a pair's own
+    geometry does not change when riders join, so it is not computed again.
+    Each request is assigned at most once; the result depends only on the
+    inputs (docs/matching.md §8).
     """
     by_offer = {o.offer_id: o for o in offers}
-    by_request = {r.request_id: r for r in requests}
     found = OfferIndex(offers, params).candidates_many(requests)
     # The rider count a heap entry was scored against: a later count makes it stale.
     heap = [(c.score, c.offer_id, c.request_id, 0, c) for cs in found.values() for c in cs]
@@ -60,7 +60,7 @@ def match_batch(
             continue
         riders = rides.setdefault(offer_id, [])
         if scored_with != len(riders):
-            fresh = evaluate(by_offer[offer_id], by_request[request_id], params, riders)
+            fresh = join(by_offer[offer_id], c, riders, params)
             if isinstance(fresh, Rejected):
                 continue
             if fresh.score > score:

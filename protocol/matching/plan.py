@@ -13,8 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from protocol.errors import LocalError
-from protocol.matching.outcome import Candidate, Misfit
+from protocol.errors import LocalError, describe
+from protocol.matching.outcome import Candidate, Misfit, Rejected
 from protocol.matching.params import MatchParams
 from protocol.matching.places import OpenOffer
 
@@ -98,6 +98,53 @@ def schedule(
         for c in riders
     }
     return Schedule(earliest, pickups)
+
+
+def check_riders(offer: OpenOffer, request_id: bytes, riders: Sequence[Candidate]) -> None:
+    """Raise ``LocalError`` unless ``riders`` are other requests' candidates of ``offer``."""
+    for c in riders:
+        if c.offer_id != offer.offer_id:
+            raise LocalError(
+                describe("riders", c.offer_id.hex(), f"not of offer {offer.offer_id.hex()}")
+            )
+        if c.request_id == request_id:
+            raise LocalError(describe("riders", c.request_id.hex(), "request is already a rider"))
+
+
+def join(
+    offer: OpenOffer, candidate: Candidate, riders: Sequence[Candidate], params: MatchParams
+) -> Candidate | Rejected:
+    """``candidate`` re-planned to ride along with ``riders``: detour budget, seats, windows.
+
+    These are the last checks of ``evaluate`` (docs/matching.md §3, checks 5-6);
+    nothing before them depends on other riders, so a candidate found once
+    can be joined to any later set of riders without its geometry again.
+    """
+    check_riders(offer, candidate.request_id, riders)
+    total_m = candidate.detour_m
+    for c in sorted(riders, key=lambda c: c.request_id):
+        total_m += c.detour_m
+    if total_m > offer.max_detour_m or total_m / params.speed_mps > offer.max_detour_s:
+        shared = f" with {len(riders)} other riders" if riders else ""
+        return Rejected(
+            offer.offer_id,
+            candidate.request_id,
+            Misfit.DETOUR,
+            f"detour {total_m:.0f} m / {total_m / params.speed_mps:.0f} s{shared}, "
+            f"limit {offer.max_detour_m} m / {offer.max_detour_s} s",
+        )
+    plan = schedule(offer, (*riders, candidate), params)
+    if isinstance(plan, Conflict):
+        return Rejected(offer.offer_id, candidate.request_id, plan.misfit, plan.detail)
+    c = candidate
+    pickup_ms = plan.pickup_ms[c.request_id]
+    wait_s = (pickup_ms - c.window.start_ms) / 1000
+    return Candidate(
+        c.offer_id, c.request_id, score(c.detour_s, wait_s, c.walk_m, params),
+        c.pickup_along_m, c.dropoff_along_m, c.walk_m, c.detour_m, c.detour_s, wait_s,
+        pickup_ms, c.shared_m, c.cost_minor, c.seats, c.window,
+        c.pickup_detour_m, c.dropoff_detour_m, c.pickup_reach_m,
+    )  # fmt: skip
 
 
 def retimed(

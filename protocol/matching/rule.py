@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from protocol.errors import LocalError, describe
 from protocol.matching.geometry import point_to_route, reach_along
 from protocol.matching.outcome import Candidate, Misfit, Rejected
 from protocol.matching.params import DEFAULT_PARAMS, MatchParams
 from protocol.matching.places import OpenOffer, OpenRequest, Place
-from protocol.matching.plan import Conflict, schedule, score
+from protocol.matching.plan import check_riders, join
 
 #: A bounding-box shortcut decides "off corridor" only when clear by this much.
 BOX_MARGIN_M = 1.0
@@ -82,13 +81,7 @@ def evaluate(
     candidates of this offer, admitted by earlier calls; pooling re-plans
     them all with the new rider and rejects the pair if any of them breaks.
     """
-    for c in riders:
-        if c.offer_id != offer.offer_id:
-            raise LocalError(
-                describe("riders", c.offer_id.hex(), f"not of offer {offer.offer_id.hex()}")
-            )
-        if c.request_id == request.request_id:
-            raise LocalError(describe("riders", c.request_id.hex(), "request is already a rider"))
+    check_riders(offer, request.request_id, riders)
 
     def rejected(misfit: Misfit, detail: str) -> Rejected:
         return Rejected(offer.offer_id, request.request_id, misfit, detail)
@@ -140,29 +133,16 @@ def evaluate(
     dropoff_along = max(dropoff.along_m, pickup_along + params.min_shared_m)
 
     detour_m = pickup.detour_m + dropoff.detour_m
-    total_m = detour_m
-    for c in sorted(riders, key=lambda c: c.request_id):
-        total_m += c.detour_m
-    if total_m > offer.max_detour_m or total_m / params.speed_mps > offer.max_detour_s:
-        shared = f" with {len(riders)} other riders" if riders else ""
-        return rejected(
-            Misfit.DETOUR,
-            f"detour {total_m:.0f} m / {total_m / params.speed_mps:.0f} s{shared}, "
-            f"limit {offer.max_detour_m} m / {offer.max_detour_s} s",
-        )
-
-    walk_m = pickup.walk_m + dropoff.walk_m
-    detour_s = detour_m / params.speed_mps
     shared_m = dropoff_along - pickup_along
-    draft = Candidate(
+    alone = Candidate(
         offer_id=offer.offer_id,
         request_id=request.request_id,
         score=0.0,
         pickup_along_m=pickup_along,
         dropoff_along_m=dropoff_along,
-        walk_m=walk_m,
+        walk_m=pickup.walk_m + dropoff.walk_m,
         detour_m=detour_m,
-        detour_s=detour_s,
+        detour_s=detour_m / params.speed_mps,
         wait_s=0.0,
         pickup_ms=0,
         shared_m=shared_m,
@@ -173,27 +153,4 @@ def evaluate(
         dropoff_detour_m=dropoff.detour_m,
         pickup_reach_m=(pickup_lo, min(pickup_hi, latest_pickup)),
     )
-    plan = schedule(offer, (*riders, draft), params)
-    if isinstance(plan, Conflict):
-        return rejected(plan.misfit, plan.detail)
-    pickup_ms = plan.pickup_ms[request.request_id]
-    wait_s = (pickup_ms - w.start_ms) / 1000
-    return Candidate(
-        offer_id=offer.offer_id,
-        request_id=request.request_id,
-        score=score(detour_s, wait_s, walk_m, params),
-        pickup_along_m=pickup_along,
-        dropoff_along_m=dropoff_along,
-        walk_m=walk_m,
-        detour_m=detour_m,
-        detour_s=detour_s,
-        wait_s=wait_s,
-        pickup_ms=pickup_ms,
-        shared_m=shared_m,
-        cost_minor=draft.cost_minor,
-        seats=request.seats,
-        window=request.window,
-        pickup_detour_m=pickup.detour_m,
-        dropoff_detour_m=dropoff.detour_m,
-        pickup_reach_m=draft.pickup_reach_m,
-    )
+    return join(offer, alone, riders, params)
