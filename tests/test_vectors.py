@@ -20,12 +20,17 @@ VECTORS: list[dict[str, Any]] = DOCUMENT["vectors"]
 NOT_FROM_PIPELINE = {"stale"}
 
 
-def _remote_reasons() -> set[str]:
-    found = set()
+def _remote_errors_by_reason() -> dict[str, type[RemoteError]]:
+    """SPEC Appendix A: each rejection reason names exactly one error class."""
+    found: dict[str, type[RemoteError]] = {}
     for value in vars(errors).values():
         if isinstance(value, type) and issubclass(value, RemoteError) and value is not RemoteError:
-            found.add(value.reason)
+            assert value.reason not in found, f"two classes for reason {value.reason!r}"
+            found[value.reason] = value
     return found
+
+
+ERRORS_BY_REASON = _remote_errors_by_reason()
 
 
 def _replay_window(policy: ValidationPolicy) -> ReplayWindow:
@@ -44,7 +49,7 @@ def test_vector_gives_its_expected_outcome(vector: dict[str, Any]) -> None:
     if vector["expect"] != "ok":
         with pytest.raises(RemoteError) as caught:
             open_gossip(data, now_ms=now_ms, replay=replay, policy=policy)
-        assert caught.value.reason == vector["expect"], caught.value
+        assert type(caught.value) is ERRORS_BY_REASON[vector["expect"]], caught.value
         assert str(caught.value).startswith(vector["field"] + "="), caught.value
         return
 
@@ -63,7 +68,7 @@ def test_vectors_file_is_exactly_what_the_generator_writes() -> None:
 
 
 def test_vectors_cover_every_rejection_reason_of_the_pipeline() -> None:
-    expected = _remote_reasons() - NOT_FROM_PIPELINE
+    expected = set(ERRORS_BY_REASON) - NOT_FROM_PIPELINE
     assert len(VECTORS) >= 15
     assert {v["expect"] for v in VECTORS} == expected | {"ok"}
 

@@ -170,7 +170,7 @@ def build() -> list[dict[str, Any]]:
         _ok("offer_basic", "A driver's offer along 2.6 km of a city street.", offer()),
         _ok(
             "offer_across_antimeridian",
-            "A route over the 180th meridian in Fiji: 2 km, not 40,000 km; lengths are geodesic.",
+            "A route over the 180th meridian in Fiji: 1.6 km, not 40,000 km.",
             offer(
                 route=Polyline.from_degrees([(-16.8, 179.99), (-16.8, -179.995)]), duration_s=120
             ),
@@ -254,6 +254,23 @@ def build() -> list[dict[str, Any]]:
                 max_walk_m=p.max_walk_m,
                 window=TimeWindow(NOW_MS - HOUR_MS, NOW_MS - HOUR_MS + DAY_MS),
                 expires_ms=NOW_MS + p.max_lifetime_ms,
+            ),
+        ),
+        # SPEC §5.7: limits use the mean sphere, not the ellipsoid. Meridian steps,
+        # so the spherical length is R * dlat exactly: R = 6 371 008.8 m.
+        _ok(
+            "route_spherical_long_enough_at_equator",
+            "1799 µdeg of latitude at the equator: 200.04 m on the sphere (accepted), "
+            "though 198.92 m on the WGS84 ellipsoid.",
+            offer(route=_raw_route([(0, 10_000_000), (1_799, 10_000_000)]), duration_s=30),
+        ),
+        _ok(
+            "route_spherical_segment_under_50km_at_80n",
+            "A 448,760 µdeg meridian segment at 80° N: 49,899.9 m on the sphere (accepted), "
+            "though 50,109.2 m on the WGS84 ellipsoid.",
+            offer(
+                route=_raw_route([(80_000_000, 10_000_000), (80_448_760, 10_000_000)]),
+                duration_s=3_600,
             ),
         ),
         # ---- step 1: size
@@ -621,8 +638,30 @@ def build() -> list[dict[str, Any]]:
             "RideOffer.route[0]",
         ),
         _reject(
+            "route_spherical_too_short_at_80n",
+            "1794 µdeg of latitude at 80° N: 199.48 m on the sphere (rejected), "
+            "though 200.32 m on the WGS84 ellipsoid.",
+            envelope_of(
+                ALICE,
+                offer(route=_raw_route([(80_000_000, 10_000_000), (80_001_794, 10_000_000)])),
+            ),
+            "geometry",
+            "RideOffer.route",
+        ),
+        _reject(
+            "route_spherical_segment_over_50km_at_equator",
+            "A 449,700 µdeg meridian segment at the equator: 50,004.4 m on the sphere "
+            "(rejected), though 49,725.3 m on the WGS84 ellipsoid.",
+            envelope_of(
+                ALICE,
+                offer(route=_raw_route([(0, 10_000_000), (449_700, 10_000_000)]), duration_s=3_600),
+            ),
+            "geometry",
+            "RideOffer.route[0]",
+        ),
+        _reject(
             "impossible_speed",
-            "2.6 km in 10 s (933 km/h).",
+            "2.6 km in 10 s (935 km/h).",
             envelope_of(ALICE, offer(duration_s=10)),
             "geometry",
             "RideOffer.duration_s",
