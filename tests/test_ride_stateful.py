@@ -316,7 +316,7 @@ class HandshakeOverABadNetwork(RuleBasedStateMachine):
 
 
 HandshakeOverABadNetwork.TestCase.settings = settings(
-    max_examples=400,
+    max_examples=300,
     stateful_step_count=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

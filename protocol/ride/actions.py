@@ -1,4 +1,4 @@
-"""What a ride handshake asks its Peer to do (SPEC §7.9).
+"""What a ride handshake asks its Peer to do (SPEC §7.10).
 
 The Peer executes actions in order: it seals each ``Send`` with its identity
 (``protocol.signing.seal``) and writes it to the ride stream, keeps one timer
@@ -83,13 +83,14 @@ class Notify(Action):
 
 @dataclass(frozen=True, slots=True)
 class SignReceipt(Action):
-    """Sign ``receipt`` into this party's own log and hand the entry back.
+    """Sign a half of ``receipt`` as this party's next log entry and hand it back.
 
-    ``proposal`` is None for the driver, who proposes (``propose_receipt``),
+    ``proposal`` is None for the driver, who proposes (``proposal_entry``),
     and the driver's raw entry for the rider, who countersigns it
-    (``countersign``). Answer with ``receipt_proposed`` or
-    ``receipt_countersigned``; append to the log only if that call succeeds,
-    or check ``RideHandshake.pending_signature`` first (SPEC §7.7).
+    (``agreement_entry``). Answer with ``receipt_proposed`` or
+    ``receipt_countersigned``; append the entry to the own log once that call
+    has returned and before executing its ``Send`` (SPEC §7.8). Still owed
+    while ``RideHandshake.pending_signature`` is this request.
     """
 
     receipt: Receipt

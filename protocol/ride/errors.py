@@ -1,4 +1,4 @@
-"""What can go wrong in a ride handshake, and whose fault it was (SPEC §7.6).
+"""What can go wrong in a ride handshake, and whose fault it was (SPEC §7.5).
 
 Remote errors mean the counterparty's message is dropped and the ride is
 unchanged; local errors mean this program asked for something the ride does

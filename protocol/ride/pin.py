@@ -2,7 +2,7 @@
 
 The rider reveals only ``pin_hash`` to the driver, so the driver's phone can
 check the typed PIN offline. Four digits can be brute-forced from the hash;
-that is accepted (SPEC §7.5): the PIN tells an honest driver that the person
+that is accepted (SPEC §7.7): the PIN tells an honest driver that the person
 getting in is the rider who booked, and a driver who skips it gains nothing,
 because no receipt counts without the rider's own signature.
 """

@@ -1,4 +1,4 @@
-"""Deadlines and limits of a ride handshake (SPEC §7.5): every waiting state has one."""
+"""Deadlines and limits of a ride handshake (SPEC §7.6): every waiting state has one."""
 
 from __future__ import annotations
 

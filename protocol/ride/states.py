@@ -101,20 +101,20 @@ TRANSITIONS: Mapping[tuple[RideState, Role, Event], RideState] = {
         for ev in (Cancel, Timeout)
     },
     # A signed half cannot be taken back: once the driver's is out, only the
-    # rider decides (SPEC §7.7). The driver's deadline only stops its waiting.
+    # rider decides (SPEC §7.4). The driver's deadline only stops its waiting.
     (S.RECEIPT_PROPOSED, R, Cancel): S.CANCELLED,
     (S.RECEIPT_PROPOSED, R, Timeout): S.CANCELLED,
     (S.RECEIPT_PROPOSED, D, Timeout): S.UNSIGNED,
     (S.UNSIGNED, R, ReceiptEntry): S.DONE,
     (S.UNSIGNED, R, Cancel): S.CANCELLED,
     # Crossed endings: both called the ride off before hearing the other.
-    # Recorded; no party ends a ride twice (SPEC §7.8).
+    # Recorded; no party ends a ride twice (SPEC §7.9).
     (S.CANCELLED, R, Cancel): S.CANCELLED,
     (S.CANCELLED, D, Cancel): S.CANCELLED,
     (S.CANCELLED, D, Decline): S.CANCELLED,
 }
 
-#: No party sends anything new from these; what reaches them is answered (SPEC §7.8).
+#: No party sends anything new from these; what reaches them is answered (SPEC §7.9).
 ENDED = frozenset({S.DONE, S.CANCELLED})
 
 #: Messages that end a ride without a receipt.

@@ -1,4 +1,4 @@
-"""What a ride is about, and the receipt both parties expect at its end (SPEC §7.7)."""
+"""What a ride is about, and the receipt both parties expect at its end (SPEC §7.8)."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ MAX_RIDE_BYTES = 16 * 1024
 
 
 def spec_pin_hash(ride_id: bytes, pin: str) -> bytes:
-    """SPEC §7.5, written out here independently of ``protocol.ride.pin``."""
+    """SPEC §7.7, written out here independently of ``protocol.ride.pin``."""
     return hashlib.blake2b(
         ride_id + pin.encode("ascii"), digest_size=32, person=b"lazooz/ride-pin"
     ).digest()
