@@ -8,17 +8,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol import codec
+from protocol.envelope import Signed
 from protocol.errors import BadSignature, DecodeError
 from protocol.fields import MessageId, PublicKey
 from protocol.identity import Identity
 from protocol.ledger import sync
 from protocol.ledger.book import Ledger
+from protocol.ledger.chain import MemberLog
+from protocol.ledger.cosign import propose_receipt
 from protocol.ledger.credit import balances
 from protocol.ledger.errors import Unchained
 from protocol.ledger.wire import (
     MAX_BATCH,
     MAX_HEADS,
     SYNC_LIMITS,
+    LogEntry,
     SyncEntries,
     SyncHeads,
     SyncWant,
@@ -26,8 +30,8 @@ from protocol.ledger.wire import (
 )
 from protocol.messages import Message
 from protocol.signing import seal
-from tests.strategies import ALICE, BOB
-from tests.test_ledger_fixtures import Members, entry, histories, ledger_of
+from tests.strategies import ALICE, BOB, NOW_MS
+from tests.test_ledger_fixtures import Members, entry, histories, ledger_of, receipt
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -173,3 +177,35 @@ def test_many_heads_and_entries_are_split_into_bounded_messages() -> None:
     assert sync.heads_of(m for m in sent if isinstance(m, SyncHeads)) == heads
     batches = sync.entry_batches([b"x"] * (2 * MAX_BATCH + 1))
     assert [len(b.entries) for b in batches] == [MAX_BATCH, MAX_BATCH, 1]
+
+
+def test_peers_holding_different_branches_walk_back_to_the_lowest_fork() -> None:
+    members = Members(ALICE, BOB)
+    members.ride(ALICE, BOB)
+    branch = MemberLog(ALICE.public_key)
+    branch.append(_at(members.log(ALICE), 1))
+    for _ in range(2):  # Alice's entries 2 and 3 on one branch...
+        members.ride(ALICE, BOB)
+    for i in range(3):  # ...and 2, 3, 4 on the other
+        r = receipt(ALICE, BOB, ride_id=bytes([0x70 + i]) * 16)
+        propose_receipt(ALICE, branch, r, NOW_MS + 1)
+    a = ledger_of(e.raw for e in members.log(ALICE))
+    b = ledger_of(e.raw for e in branch)
+    wanted = sync.wants(sync.heads(a), sync.heads(b))
+    asked = []
+    for _ in range(10):
+        asked.append([w.from_seq for w in wanted])
+        report = sync.apply(a, sync.entries_for(b, wanted, 100))
+        wanted = list(report.refetch)
+        if not wanted:
+            break
+    assert asked == [[4], [3], [2]]
+    assert a.fork_seq(ALICE.public_key) == 2
+    b.add_fork(a.forks[ALICE.public_key])  # as gossiped
+    assert balances(a) == balances(b)
+
+
+def _at(log: MemberLog, seq: int) -> Signed[LogEntry]:
+    found = log.at(seq)
+    assert found is not None
+    return found

@@ -17,7 +17,7 @@ from protocol.fields import MessageId, PublicKey
 from protocol.identity import member_id
 from protocol.ledger.book import AddStatus, Ledger, Rejected
 from protocol.ledger.chain import parse_entry, verify_parsed
-from protocol.ledger.errors import Unchained
+from protocol.ledger.errors import Unchained, WrongPrev
 from protocol.ledger.wire import (
     MAX_BATCH,
     MAX_HEADS,
@@ -74,13 +74,20 @@ def entries_for(ledger: Ledger, wanted: Iterable[Want], limit: int) -> list[byte
 
 @dataclass(frozen=True, slots=True)
 class ApplyReport:
-    """What ``apply`` did with a batch: entries chained, held, already known, forks, rejections."""
+    """What ``apply`` did with a batch: entries chained, held, already known, forks, rejections.
+
+    ``refetch`` is what to ask the same peer for next: where one of its
+    entries does not follow this ledger's copy of the entry before it, the
+    two disagree further back, and the peer's earlier entry will show where
+    -- a fork proof at the lowest ``seq`` the two logs differ (SPEC §10.5).
+    """
 
     applied: tuple[Signed[LogEntry], ...]
     pending: int
     duplicates: int
     forks: tuple[ForkProof, ...]
     rejected: tuple[Rejected, ...]
+    refetch: tuple[Want, ...] = ()
 
 
 def apply(ledger: Ledger, raws: Iterable[bytes]) -> ApplyReport:
@@ -106,6 +113,7 @@ def apply(ledger: Ledger, raws: Iterable[bytes]) -> ApplyReport:
     forks: list[ForkProof] = []
     pending = duplicates = 0
     broken: dict[PublicKey, int] = {}
+    back: dict[PublicKey, int] = {}
     for author, seq, raw, env, entry in parsed:
         if author in broken and seq > broken[author]:
             error = Unchained(
@@ -122,24 +130,43 @@ def apply(ledger: Ledger, raws: Iterable[bytes]) -> ApplyReport:
         except RemoteError as exc:
             rejected.append(Rejected(author, seq, env.message_id, exc))
             broken.setdefault(author, seq)
+            if isinstance(exc, WrongPrev):
+                _look_back(ledger, back, author, seq)
             continue
         applied.extend(result.applied)
         rejected.extend(result.dropped)
         for drop in result.dropped:
             broken.setdefault(author, drop.seq or seq)
+            if isinstance(drop.error, WrongPrev) and drop.seq:
+                _look_back(ledger, back, author, drop.seq)
         if result.status is AddStatus.PENDING:
             pending += 1
         elif result.status is AddStatus.DUPLICATE:
             duplicates += 1
         elif result.fork is not None:
             forks.append(result.fork)
+            log = ledger.log(author)
+            before = log.at(seq - 1) if log else None
+            if before is not None and before.message_id != entry.prev:
+                _look_back(ledger, back, author, seq)
     return ApplyReport(
         applied=tuple(applied),
         pending=pending,
         duplicates=duplicates,
         forks=tuple(forks),
         rejected=tuple(rejected),
+        refetch=tuple(Want(a, back[a]) for a in sorted(back)),
     )
+
+
+def _look_back(ledger: Ledger, back: dict[PublicKey, int], author: PublicKey, seq: int) -> None:
+    """The peer's entry ``seq`` does not follow ours at ``seq - 1``: ask for its ``seq - 1``.
+
+    Not when a fork at or below ``seq - 1`` is known already: nothing there counts.
+    """
+    known = ledger.fork_seq(author)
+    if seq > 1 and (known is None or known > seq - 1):
+        back[author] = min(back.get(author, seq - 1), seq - 1)
 
 
 # -- messages of the sync stream
