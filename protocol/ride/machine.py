@@ -9,27 +9,21 @@ changes nothing; a call that returns has applied everything it returned.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import random
-from collections.abc import Callable
-from typing import Any, TypeVar, final
+from typing import Any, final
 
 from protocol.envelope import Signed
-from protocol.errors import Expired, IllegalTransition, InvalidMessage, describe
-from protocol.fields import GeoPoint, MessageId, PublicKey
+from protocol.errors import IllegalTransition, describe
+from protocol.fields import GeoPoint, PublicKey
 from protocol.identity import member_id
 from protocol.ledger.receipt import Receipt
+from protocol.ride import checks
 from protocol.ride.actions import Action, Ending, Notice, Notify, Send, SetTimer, SignReceipt
 from protocol.ride.errors import (
-    Equivocation,
     InvalidCommand,
-    NotCounterparty,
-    OutOfOrder,
-    ReceiptMismatch,
     UnexpectedMessage,
-    WrongPin,
-    WrongRide,
 )
+from protocol.ride.inbox import Inbox
 from protocol.ride.messages import (
     Accept,
     Cancel,
@@ -47,13 +41,12 @@ from protocol.ride.messages import (
 )
 from protocol.ride.pin import is_pin, new_pin, pin_hash, pin_matches
 from protocol.ride.policy import DEFAULT_POLICY, HandshakePolicy
-from protocol.ride.states import ENDED, Event, RideState, Role, Timeout, next_state, senders
+from protocol.ride.states import ENDED, Event, RideState, Role, Timeout, next_state
 from protocol.ride.terms import RideTerms, expected_receipt
 from protocol.ride.validation import MAX_DISTANCE_M, check_in_cells, check_message
 from protocol.wire import ID_BYTES
 
 S = RideState
-E = TypeVar("E", bound=enum.IntEnum)
 
 
 @final
@@ -90,9 +83,7 @@ class RideHandshake:
         self._deadline_ms: int | None = None
         #: Messages this party sent, by step.
         self._sent: list[RideMessage] = []
-        #: Ids of the counterparty's processed messages, by step.
-        self._seen: dict[int, MessageId] = {}
-        self._next_step = 0
+        self._inbox = Inbox(ride_id, counterparty, role.other)
         self._reveal: Reveal | None = None
         self._pin: str | None = None
         self._pin_attempts_left = policy.pin_attempts
@@ -223,7 +214,7 @@ class RideHandshake:
             cost=t.cost,
             expires_ms=expires_ms,
         )
-        _local(check_message, message)
+        checks.local(check_message, message)
         self._expires_ms = expires_ms
         return [self._send(message), *self._enter(nxt, now_ms), self._notify(Notice.PROPOSED)]
 
@@ -234,8 +225,8 @@ class RideHandshake:
         nxt = self._command(Reveal, "reveal")
         assert self._terms is not None
         draft = Reveal(self.ride_id, self._step(), pickup, dropoff, pin_hash=bytes(32))
-        _local(check_message, draft)
-        _local(check_in_cells, draft, self._terms.pickup_cell, self._terms.dropoff_cell)
+        checks.local(check_message, draft)
+        checks.local(check_in_cells, draft, self._terms.pickup_cell, self._terms.dropoff_cell)
         pin = new_pin(rng)
         message = dataclasses.replace(draft, pin_hash=pin_hash(self.ride_id, pin))
         self._reveal = message
@@ -271,7 +262,7 @@ class RideHandshake:
     def decline(self, reason: DeclineReason, *, now_ms: int) -> list[Action]:
         """No, to the proposal or (after checking them) to the revealed points."""
         self._command(Decline, "decline")
-        code = _enum(DeclineReason, reason)
+        code = checks.command_enum(DeclineReason, reason)
         return self._end_by_me(Decline(self.ride_id, self._step(), code))
 
     def confirm(self, pickup_ms: int, *, now_ms: int) -> list[Action]:
@@ -349,7 +340,7 @@ class RideHandshake:
     def cancel(self, reason: CancelReason, *, now_ms: int) -> list[Action]:
         """Call the ride off. Not for the driver once its receipt half is out."""
         self._command(Cancel, "cancel")
-        code = _enum(CancelReason, reason)
+        code = checks.command_enum(CancelReason, reason)
         return self._end_by_me(Cancel(self.ride_id, self._step(), code))
 
     def timer_fired(self, now_ms: int) -> list[Action]:
@@ -380,48 +371,21 @@ class RideHandshake:
         (``open_ride_message``). For ``ride.receipt`` the Peer passes the
         ``receipt`` it decoded from the entry; the handshake cannot read entries.
         """
+        if self._inbox.place(signed):
+            return []  # a duplicate: already applied
         m = signed.message
         sender = self.role.other
-        if signed.author != self.counterparty:
-            raise NotCounterparty(
-                describe(
-                    "Envelope.author",
-                    member_id(signed.author),
-                    f"this ride's {sender.value} is {member_id(self.counterparty)}",
-                )
-            )
-        if m.ride_id != self.ride_id:
-            raise WrongRide(
-                describe(f"{type(m).__name__}.ride_id", m.ride_id.hex(), "another ride")
-            )
-        if sender not in senders(type(m)):
-            raise UnexpectedMessage(
-                describe(type(m).__name__, m.KIND, f"a {sender.value} never sends this")
-            )
-        seen = self._seen.get(m.step)
-        if seen == signed.message_id:
-            return []  # a duplicate: already applied
-        if seen is not None:
-            raise Equivocation(
-                describe(f"{type(m).__name__}.step", m.step, "already had a different message")
-            )
         nxt = next_state(self._state, sender, type(m))
         if self._state in ENDED:
             actions = self._after_end(m, sender, nxt)
         else:
-            if m.step != self._next_step and not (
-                isinstance(m, Cancel) and m.step > self._next_step
-            ):
-                raise OutOfOrder(
-                    describe(f"{type(m).__name__}.step", m.step, f"expected {self._next_step}")
-                )
+            self._inbox.check_order(m)
             if nxt is None:
                 raise UnexpectedMessage(
                     describe(type(m).__name__, m.KIND, f"not allowed in {self._state.name}")
                 )
             actions = self._apply(m, nxt, now_ms, receipt)
-        self._seen[m.step] = signed.message_id
-        self._next_step = max(self._next_step, m.step + 1)
+        self._inbox = self._inbox.after(signed)
         return actions
 
     # -- internals
@@ -433,8 +397,7 @@ class RideHandshake:
         if isinstance(m, Cancel | Decline):
             return self._end_by_them(m)
         if isinstance(m, Propose):
-            if m.expires_ms + self.policy.max_skew_ms < now_ms:
-                raise Expired(describe("Propose.expires_ms", m.expires_ms, f"before now={now_ms}"))
+            checks.proposal_fresh(m, now_ms, self.policy)
             self._terms = RideTerms.of(m)
             self._expires_ms = m.expires_ms
             return [*self._enter(nxt, now_ms), self._notify(Notice.PROPOSED)]
@@ -446,31 +409,24 @@ class RideHandshake:
             self._reveal = m
             return [*self._enter(nxt, now_ms), self._notify(Notice.REVEALED)]
         if isinstance(m, Confirm):
-            latest = now_ms + self.policy.max_ahead_ms + self.policy.max_skew_ms
-            if m.pickup_ms > latest:
-                raise InvalidMessage(describe("Confirm.pickup_ms", m.pickup_ms, f"after {latest}"))
+            checks.pickup_in_reach(m, now_ms, self.policy)
             self._confirm = m
             return [*self._enter(nxt, now_ms), self._notify(Notice.CONFIRMED)]
         if isinstance(m, PickedUp):
             assert self._reveal is not None
-            if not pin_matches(self.ride_id, m.pin, self._reveal.pin_hash):
-                raise WrongPin(describe("PickedUp.pin", m.pin, "is not the rider's PIN"))
+            checks.pin_of_rider(self.ride_id, m, self._reveal)
             self._picked_up = m
             return [*self._enter(nxt, now_ms), self._notify(Notice.PICKED_UP)]
         if isinstance(m, DroppedOff):
             assert self._picked_up is not None
-            if m.at_ms < self._picked_up.at_ms:
-                raise InvalidMessage(
-                    describe(
-                        "DroppedOff.at_ms", m.at_ms, f"before pickup at {self._picked_up.at_ms}"
-                    )
-                )
+            checks.dropped_after_pickup(m, self._picked_up)
             self._dropped_off = m
             return [*self._enter(nxt, now_ms), self._notify(Notice.DROPPED_OFF)]
         assert isinstance(m, ReceiptEntry)
-        self._check_their_receipt(m, receipt)
+        expected = self.receipt
+        assert expected is not None
+        receipt = checks.their_receipt(receipt, expected)
         if self.role is Role.RIDER:
-            assert receipt is not None
             self._proposal = m.entry
             self._pending = SignReceipt(self.ride_id, receipt, proposal=m.entry)
             return [
@@ -548,50 +504,4 @@ class RideHandshake:
             raise InvalidCommand(describe("entry", entry, "must be a signed log entry"))
         expected = self.receipt
         assert expected is not None
-        field = _first_difference(receipt, expected)
-        if field is not None:
-            raise InvalidCommand(
-                describe(f"Receipt.{field}", getattr(receipt, field), "is not this ride's")
-            )
-
-    def _check_their_receipt(self, m: ReceiptEntry, receipt: Receipt | None) -> None:
-        if receipt is None:
-            raise InvalidCommand(
-                describe("receipt", None, "pass the receipt decoded from ReceiptEntry.entry")
-            )
-        expected = self.receipt
-        assert expected is not None
-        field = _first_difference(receipt, expected)
-        if field is not None:
-            raise ReceiptMismatch(
-                describe(
-                    f"Receipt.{field}",
-                    getattr(receipt, field),
-                    f"expected {getattr(expected, field)!r}",
-                )
-            )
-
-
-def _first_difference(got: Receipt, want: Receipt) -> str | None:
-    for f in dataclasses.fields(Receipt):
-        if getattr(got, f.name) != getattr(want, f.name):
-            return f.name
-    return None
-
-
-def _enum(kind: type[E], value: int) -> E:
-    try:
-        return kind(value)
-    except ValueError:
-        raise InvalidCommand(
-            describe(kind.__name__, value, f"must be one of {[int(r) for r in kind]}")
-        ) from None
-
-
-def _local(check: Callable[..., None], *args: Any) -> None:
-    """Run a wire rule on a message this party is about to send: a failure is
-    the caller's bad input, so it is reported as ``InvalidCommand``."""
-    try:
-        check(*args)
-    except InvalidMessage as exc:
-        raise InvalidCommand(str(exc)) from None
+        checks.same_receipt(receipt, expected, InvalidCommand)
