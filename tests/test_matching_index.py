@@ -141,3 +141,38 @@ def test_a_long_route_and_a_route_with_repeated_vertices_match_as_evaluate_says(
             o = next(o for o in offers if o.offer_id == c.offer_id)
             assert evaluate(o, r) == c
             assert isinstance(c, Candidate)
+
+
+def test_requests_sharing_cells_get_what_each_would_get_alone() -> None:
+    # Gossiped requests from one H3 cell share a disc; the index computes each
+    # (disc, route) once and must still answer every request as evaluate does.
+    rng = random.Random(11)
+    offers, _ = _town(rng, 300, 0)
+    centres = [
+        (x, y) for x in (-4_500.0, -1_500.0, 1_500.0, 4_500.0) for y in (-4_500.0, 0.0, 4_500.0)
+    ]
+    requests = []
+    for i in range(120):
+        start_ms = T0_MS + rng.randrange(-30, 4 * 60) * MINUTE_MS
+        requests.append(
+            OpenRequest(
+                request_id=b"c" + i.to_bytes(4, "big"),
+                rider=b"r",
+                pickup=Place(*rng.choice(centres), 1_700.0),
+                dropoff=Place(*rng.choice(centres), 1_700.0),
+                window=TimeWindow(start_ms, start_ms + 30 * MINUTE_MS),
+                seats=1,
+                max_walk_m=rng.choice([300, 600]),
+            )
+        )
+    found = OfferIndex(offers).candidates_many(requests)
+    assert found == all_pairs(offers, requests)
+    assert sum(map(len, found.values())) > 120
+
+
+def test_a_limit_keeps_the_best_of_each_request() -> None:
+    offers, requests = _town(random.Random(4), 600, 30)
+    index = OfferIndex(offers)
+    everything = index.candidates_many(requests)
+    assert index.candidates_many(requests, limit=2) == {k: v[:2] for k, v in everything.items()}
+    assert index.candidates_many(requests, limit=0) == {k: [] for k in everything}

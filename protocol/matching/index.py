@@ -11,7 +11,9 @@ and only then does per-segment geometry run (docs/matching.md §Index).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import gc
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +35,9 @@ BOX_PAD_M = 1.0
 #: Time slices of offers, each with its own tree: enough to skip other hours, not so many
 #: that per-tree overhead shows.
 MAX_BUCKETS = 32
+#: Compute once per distinct key only if at most this share of keys is distinct: sorting
+#: a key costs a fraction of the per-segment work it saves.
+_ONCE_WORTH = 0.8
 OFFERS_PER_BUCKET = 256
 
 
@@ -101,11 +106,16 @@ class OfferIndex:
 
     def candidates(self, request: OpenRequest, limit: int | None = None) -> list[Candidate]:
         """Candidates for one request, best first (at most ``limit``)."""
-        found = self.candidates_many([request])[request.request_id]
-        return found if limit is None else found[:limit]
+        return self.candidates_many([request], limit)[request.request_id]
 
-    def candidates_many(self, requests: Sequence[OpenRequest]) -> dict[bytes, list[Candidate]]:
-        """Candidates for every request, each list best first; every request id is a key."""
+    def candidates_many(
+        self, requests: Sequence[OpenRequest], limit: int | None = None
+    ) -> dict[bytes, list[Candidate]]:
+        """Candidates for every request, each list best first; every request id is a key.
+
+        With ``limit``, each list stops after that many: the same as slicing,
+        without building the objects that would be cut.
+        """
         ids = [r.request_id for r in requests]
         if len(set(ids)) != len(ids):
             raise LocalError(describe("requests", "<duplicate request_id>", "each request once"))
@@ -114,7 +124,7 @@ class OfferIndex:
             return out
         req = _RequestArrays(requests)
         ri, oj = self._near_pairs(req)
-        found = self._feasible(req, ri, oj)
+        found = self._feasible(req, ri, oj, limit)
         for c in found:
             out[c.request_id].append(c)
         return out
@@ -164,12 +174,14 @@ class OfferIndex:
 
     # -- stage 2: the rule, on arrays of pairs
 
-    def _feasible(self, req: _RequestArrays, ri: IntArray, oj: IntArray) -> list[Candidate]:
+    def _feasible(
+        self, req: _RequestArrays, ri: IntArray, oj: IntArray, limit: int | None
+    ) -> list[Candidate]:
         p = self.params
         corridor = self._corridor_m
         walk = req.walk
         # Pickup first: most box-near pairs fail it, and the drop-off need not be computed.
-        p_dist, p_along = self._segments.nearest(oj, req.px[ri], req.py[ri])
+        p_dist, p_along = self._nearest(req.p_place, req.shared_places, ri, oj, req.px, req.py)
         p_off = np.maximum(0.0, p_dist - req.pr[ri])
         keep = p_off - walk[ri] <= corridor[oj]
         ri, oj, p_dist, p_along, p_off = (
@@ -179,7 +191,7 @@ class OfferIndex:
             p_along[keep],
             p_off[keep],
         )
-        q_dist, q_along = self._segments.nearest(oj, req.qx[ri], req.qy[ri])
+        q_dist, q_along = self._nearest(req.q_place, req.shared_places, ri, oj, req.qx, req.qy)
         q_off = np.maximum(0.0, q_dist - req.qr[ri])
         keep = q_off - walk[ri] <= corridor[oj]
         ri, oj, p_dist, p_along, p_off = (
@@ -191,8 +203,14 @@ class OfferIndex:
         )
         q_dist, q_along, q_off = q_dist[keep], q_along[keep], q_off[keep]
 
-        p_lo, p_hi = self._reach(oj, req.px[ri], req.py[ri], req.pr[ri], p_dist, p_along, walk[ri])
-        q_hi = self._reach(oj, req.qx[ri], req.qy[ri], req.qr[ri], q_dist, q_along, walk[ri])[1]
+        p_lo, p_hi = self._reach(
+            req.p_reach_key[ri], req.shared_places, oj,
+            req.px[ri], req.py[ri], req.pr[ri], p_dist, p_along, walk[ri],
+        )  # fmt: skip
+        q_hi = self._reach(
+            req.q_reach_key[ri], req.shared_places, oj,
+            req.qx[ri], req.qy[ri], req.qr[ri], q_dist, q_along, walk[ri],
+        )[1]  # fmt: skip
         keep = (q_hi > p_lo) & (q_hi - p_lo >= p.min_shared_m)
 
         p_walk = np.minimum(p_off, walk[ri])
@@ -237,6 +255,11 @@ class OfferIndex:
         ).astype(np.int64)
 
         order = np.lexsort((self._id_rank[oj], score, ri))
+        if limit is not None:
+            by_request = ri[order]
+            starts = np.flatnonzero(np.r_[True, by_request[1:] != by_request[:-1]])
+            rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+            order = order[rank < limit]
         rows = zip(
             ri[order].tolist(),
             oj[order].tolist(),
@@ -257,31 +280,51 @@ class OfferIndex:
             strict=True,
         )
         offers, requests = self.offers, req.requests
-        return [
-            Candidate(
-                offers[j].offer_id,
-                requests[i].request_id,
-                sc,
-                pa,
-                da,
-                wm,
-                dm,
-                ds,
-                ws,
-                pm,
-                sh,
-                cm,
-                requests[i].seats,
-                requests[i].window,
-                pd,
-                qd,
-                (lo, hi),
-            )
-            for i, j, sc, pa, da, wm, dm, ds, ws, pm, sh, cm, pd, qd, lo, hi in rows
-        ]
+        with _collection_paused():
+            return [
+                Candidate(
+                    offers[j].offer_id,
+                    requests[i].request_id,
+                    sc,
+                    pa,
+                    da,
+                    wm,
+                    dm,
+                    ds,
+                    ws,
+                    pm,
+                    sh,
+                    cm,
+                    requests[i].seats,
+                    requests[i].window,
+                    pd,
+                    qd,
+                    (lo, hi),
+                )
+                for i, j, sc, pa, da, wm, dm, ds, ws, pm, sh, cm, pd, qd, lo, hi in rows
+            ]
+
+    def _nearest(
+        self,
+        place: IntArray,
+        shared: bool,
+        ri: IntArray,
+        oj: IntArray,
+        x: FloatArray,
+        y: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """Distance and position along for each pair's place (by request) and route."""
+        once = _Once.of(place[ri] * len(self.offers) + oj) if shared else None
+        if once is None:
+            return self._segments.nearest(oj, x[ri], y[ri])
+        rows = ri[once.first]
+        dist, along = self._segments.nearest(oj[once.first], x[rows], y[rows])
+        return dist[once.inverse], along[once.inverse]
 
     def _reach(
         self,
+        key: IntArray,
+        shared: bool,
         oj: IntArray,
         x: FloatArray,
         y: FloatArray,
@@ -290,18 +333,75 @@ class OfferIndex:
         along: FloatArray,
         walk: FloatArray,
     ) -> tuple[FloatArray, FloatArray]:
-        """Stretch of route each place could meet: one point for exact places."""
+        """Stretch of route each place could meet: one point for exact places.
+
+        ``key`` names (place, walk) per pair: pairs that share it and a route
+        share the answer.
+        """
         lo, hi = along.copy(), along.copy()
         coarse = np.flatnonzero(radius > 0)
         if len(coarse) == 0:
             return lo, hi
         oc = oj[coarse]
+        once = _Once.of(key[coarse] * len(self.offers) + oc) if shared else None
+        pick = coarse if once is None else coarse[once.first]
+        op = oj[pick]
         # An exact point in the disc meets the route within rho of the centre (rule.stop_fit).
-        rho = radius[coarse] + np.minimum(
-            dist[coarse] + radius[coarse], walk[coarse] + self._corridor_m[oc]
+        rho = radius[pick] + np.minimum(
+            dist[pick] + radius[pick], walk[pick] + self._corridor_m[op]
         )
-        lo[coarse], hi[coarse] = self._segments.reach(oc, x[coarse], y[coarse], rho)
+        a, b = self._segments.reach(op, x[pick], y[pick], rho)
+        if once is not None:
+            a, b = a[once.inverse], b[once.inverse]
+        lo[coarse], hi[coarse] = a, b
         return lo, hi
+
+
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many result objects.
+
+    A million candidates set off full collections again and again, each
+    walking every object built so far and finding nothing: candidates hold
+    no cycles. Pausing saved about a third of the time of a large query.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@dataclass(frozen=True, slots=True)
+class _Once:
+    """Equal keys found once: ``first`` indexes one row per key, ``inverse`` maps rows back.
+
+    Coarse places repeat (every request from one H3 cell has the same disc),
+    so geometry per distinct (place, route) is much less work. Sort and a
+    neighbour mask, not ``np.unique``: much faster on numpy 2 (DESIGN.md).
+    """
+
+    first: IntArray
+    inverse: IntArray
+
+    @classmethod
+    def of(cls, keys: IntArray) -> _Once | None:
+        """``None`` when too few keys repeat to pay for the sort."""
+        if len(keys) == 0:
+            return None
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        new = np.empty(len(keys), dtype=np.bool_)
+        new[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+        group = np.cumsum(new) - 1
+        if group[-1] + 1 > len(keys) * _ONCE_WORTH:
+            return None
+        inverse = np.empty(len(keys), dtype=np.int64)
+        inverse[order] = group
+        return cls(order[new], inverse)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +429,23 @@ class _RequestArrays:
         self.start_ms = np.array([r.window.start_ms for r in requests], dtype=np.int64)
         self.end_ms = np.array([r.window.end_ms for r in requests], dtype=np.int64)
         self.seats = np.array([r.seats for r in requests], dtype=np.int64)
+        places: dict[tuple[float, float, float], int] = {}
+        reaches: dict[tuple[float, float, float, int], int] = {}
+        keys = []
+        for r in requests:
+            for place in (r.pickup, r.dropoff):
+                at = (place.x_m, place.y_m, place.radius_m)
+                keys.append(
+                    (
+                        places.setdefault(at, len(places)),
+                        reaches.setdefault((*at, r.max_walk_m), len(reaches)),
+                    )
+                )
+        ids = np.array(keys, dtype=np.int64).reshape(-1, 2, 2)
+        self.p_place, self.q_place = ids[:, 0, 0], ids[:, 1, 0]
+        self.p_reach_key, self.q_reach_key = ids[:, 0, 1], ids[:, 1, 1]
+        # Sharing pays only when places repeat: coarse cells do, revealed points do not.
+        self.shared_places = len(places) * _ONCE_WORTH < 2 * len(requests)
 
 
 def all_pairs(
