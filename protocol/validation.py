@@ -127,7 +127,19 @@ def open_gossip(
     replay: ReplayWindow,
     policy: ValidationPolicy = DEFAULT_POLICY,
 ) -> Signed[GossipMessage]:
-    """Run all seven steps on raw gossip bytes; return the verified message."""
+    """Run all seven steps on raw gossip bytes; return the verified message.
+
+    ``replay`` must remember ids at least as long as freshness accepts their
+    messages, or a replay slips through the gap: ``ConfigError`` otherwise.
+    """
+    if replay.skew_ms < policy.max_skew_ms:
+        raise ConfigError(
+            describe(
+                "ReplayWindow.skew_ms",
+                replay.skew_ms,
+                f"must be >= ValidationPolicy.max_skew_ms={policy.max_skew_ms}",
+            )
+        )
     check_size(data, policy)
     limits = policy.decode_limits
     env = decode_envelope(data, limits)

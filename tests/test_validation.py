@@ -533,6 +533,19 @@ def test_replay_window_without_room_is_a_config_error(capacity: int) -> None:
         ReplayWindow(capacity=capacity)
 
 
+def test_replay_window_forgetting_before_freshness_allows_is_a_config_error() -> None:
+    # With skew 60 s but ids kept only 30 s past expiry, a replay 45 s after
+    # expiry would pass freshness and find its id forgotten.
+    policy = ValidationPolicy(max_skew_ms=60_000)
+    raw = envelope_of(ALICE, offer())
+    with pytest.raises(ConfigError) as caught:
+        open_gossip(raw, now_ms=NOW_MS, replay=ReplayWindow(skew_ms=30_000), policy=policy)
+    assert str(caught.value) == (
+        "ReplayWindow.skew_ms=30000: must be >= ValidationPolicy.max_skew_ms=60000"
+    )
+    open_gossip(raw, now_ms=NOW_MS, replay=ReplayWindow(skew_ms=60_000), policy=policy)
+
+
 def test_full_replay_window_forgets_the_id_that_expires_first() -> None:
     window = ReplayWindow(capacity=2, skew_ms=0)
     a, b, c = (MessageId(bytes([i]) * 32) for i in range(3))
