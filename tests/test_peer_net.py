@@ -25,6 +25,7 @@ from protocol.peer.actions import (
     CancelTimer,
     Notify,
     Persist,
+    PersistKind,
     Publish,
     Send,
     SetTimer,
@@ -68,8 +69,11 @@ class Node:
 
     name: str
     peer: Peer
+    identity: Identity
+    params: PeerParams | None
+    home: GeoPoint
     notes: list[tuple[int, Notification]] = field(default_factory=list)
-    store: dict[tuple[str, bytes], bytes] = field(default_factory=dict)
+    store: dict[tuple[PersistKind, bytes], bytes] = field(default_factory=dict)
     topics: set[str] = field(default_factory=set)
     timers: dict[TimerKey, int] = field(default_factory=dict)
 
@@ -95,10 +99,20 @@ class Net:
     ) -> Node:
         identity = Identity.from_seed(bytes([seed]) * 32)
         peer = Peer(identity, home, random.Random(seed), params)
-        node = Node(name, peer)
+        node = Node(name, peer, identity, params, home)
         self.nodes[name] = node
         self.by_key[peer.public_key] = node
         self.execute(node, peer.start(self.now_ms))
+        return node
+
+    def restart(self, name: str, seed: int) -> Node:
+        """Stop ``name``'s Peer and start a new one from what its store kept."""
+        node = self.nodes[name]
+        stored = [(kind, key, data) for (kind, key), data in sorted(node.store.items())]
+        node.peer = Peer(node.identity, node.home, random.Random(seed), node.params, stored)
+        node.timers.clear()
+        node.topics.clear()
+        self.execute(node, node.peer.start(self.now_ms))
         return node
 
     def __getitem__(self, name: str) -> Node:

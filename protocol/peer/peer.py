@@ -9,6 +9,7 @@ command that cannot be honoured raises a ``LocalError`` and changes nothing.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import final
 
@@ -19,10 +20,11 @@ from protocol.identity import Identity
 from protocol.ledger.book import Ledger
 from protocol.ledger.credit import CreditLine, balances, explain
 from protocol.messages import RideOffer, RideRequest
-from protocol.peer import gossip, publishing, rides
+from protocol.peer import durable, gossip, publishing, rides
 from protocol.peer import sync as peer_sync
-from protocol.peer.actions import Action, Channel, Subscribe
+from protocol.peer.actions import Action, Channel, Persist, Subscribe
 from protocol.peer.core import LEDGER_TOPIC, Core
+from protocol.peer.durable import Record
 from protocol.peer.errors import BadCommand
 from protocol.peer.gossip import Verdict
 from protocol.peer.notices import Match
@@ -52,8 +54,12 @@ class Peer:
         home: GeoPoint,
         rng: random.Random,
         params: PeerParams | None = None,
+        stored: Iterable[Record] = (),
     ) -> None:
+        """``stored``: the records a store kept of this member's earlier Peer (its
+        ``Persist`` actions, or ``export()``); ``start`` resumes from them."""
         self._core = Core(identity, home, rng, params or PeerParams())
+        durable.restore(self._core, stored)
         self._validated = gossip.Validated(self._core.params.max_validated)
         self._sync = peer_sync.SyncState()
 
@@ -87,7 +93,7 @@ class Peer:
         out.append(core.set_timer(SWEEP_TIMER, now_ms + core.params.sweep_ms))
         jitter = core.rng.randint(0, core.params.heads_ms)
         out.append(core.set_timer(peer_sync.HEADS_TIMER, now_ms + jitter))
-        return out
+        return [*out, *durable.resume(core, now_ms)]
 
     def validate_gossip(self, topic: str, data: bytes, now_ms: int) -> Verdict:
         """The verdict for a libp2p topic validator; never raises.
@@ -208,12 +214,10 @@ class Peer:
         return rides.propose(self._core, request_id, offer_id, now_ms, driver)
 
     def accept(self, ride_id: bytes, now_ms: int) -> list[Action]:
-        return rides.command(self._core, ride_id, now_ms, lambda h: h.accept(now_ms=now_ms))
+        return rides.command(self._core, ride_id, now_ms, "accept")
 
     def decline(self, ride_id: bytes, reason: DeclineReason, now_ms: int) -> list[Action]:
-        return rides.command(
-            self._core, ride_id, now_ms, lambda h: h.decline(reason, now_ms=now_ms)
-        )
+        return rides.command(self._core, ride_id, now_ms, "decline", reason)
 
     def confirm(self, ride_id: bytes, now_ms: int, pickup_ms: int | None = None) -> list[Action]:
         """Driver: the revealed points fit; pick up at ``pickup_ms`` (default: the
@@ -221,11 +225,11 @@ class Peer:
         return rides.confirm(self._core, ride_id, now_ms, pickup_ms)
 
     def cancel(self, ride_id: bytes, reason: CancelReason, now_ms: int) -> list[Action]:
-        return rides.command(self._core, ride_id, now_ms, lambda h: h.cancel(reason, now_ms=now_ms))
+        return rides.command(self._core, ride_id, now_ms, "cancel", reason)
 
     def pickup(self, ride_id: bytes, pin: str, now_ms: int) -> list[Action]:
         """Driver: the rider is aboard and said ``pin``."""
-        return rides.command(self._core, ride_id, now_ms, lambda h: h.picked_up(pin, now_ms=now_ms))
+        return rides.command(self._core, ride_id, now_ms, "picked_up", pin)
 
     def finish(self, ride_id: bytes, now_ms: int, distance_m: int | None = None) -> list[Action]:
         """Driver: drop-off after ``distance_m`` (default: the planned shared distance)."""
@@ -259,6 +263,11 @@ class Peer:
 
     def own_requests(self) -> list[OwnRequest]:
         return list(self._core.requests.values())
+
+    def export(self) -> list[Persist]:
+        """Everything durable, as ``Persist`` actions: a store rebuilt from them restores
+        this Peer (``Peer(..., stored=...)``)."""
+        return durable.export(self._core)
 
     def rejected(self) -> dict[tuple[str, str], int]:
         """Remote input dropped so far, by ``(channel, reason)``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from protocol.fields import PublicKey
 from protocol.peer.notices import Match
@@ -24,6 +24,8 @@ class Ride:
     request_id: bytes
     match: Match | None = None
     ended_ms: int | None = None
+    #: Every step the handshake took: ``(op, now_ms, args)`` (see ``journal``).
+    journal: list[tuple[str, int, tuple[bytes | int | str, ...]]] = field(default_factory=list)
 
     @property
     def ride_id(self) -> bytes:

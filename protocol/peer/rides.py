@@ -8,9 +8,7 @@ the driver's exact check of revealed points, seats, and re-publishing.
 
 from __future__ import annotations
 
-import random
 from collections import deque
-from collections.abc import Callable
 
 from protocol.envelope import Signed
 from protocol.errors import RemoteError, describe
@@ -18,9 +16,8 @@ from protocol.fields import PublicKey
 from protocol.ledger.book import AddStatus
 from protocol.ledger.chain import open_entry
 from protocol.ledger.cosign import countersign, propose_receipt
-from protocol.ledger.receipt import Receipt
 from protocol.ledger.wire import LogEntry
-from protocol.peer import publishing
+from protocol.peer import journal, publishing
 from protocol.peer import sync as peer_sync
 from protocol.peer.actions import Action, CancelTimer, Notify, Persist, Send
 from protocol.peer.core import Core
@@ -89,10 +86,8 @@ def propose(
     handshake = RideHandshake.rider(
         ride_id=ride_id, me=core.me, driver=match.driver, terms=terms, policy=core.params.handshake
     )
-    started = handshake.propose(
-        now_ms=now_ms, expires_ms=now_ms + core.params.rides.proposal_ttl_ms
-    )
     ride = Ride(handshake, offer_id, request_id, match)
+    started = journal.step(ride, "propose", now_ms, now_ms + core.params.rides.proposal_ttl_ms)
     core.rides[ride_id] = ride
     own.ride_id = ride_id
     return ride_id, _run(core, ride, started, now_ms)
@@ -101,12 +96,11 @@ def propose(
 # -- user commands on a ride (either role; the handshake says who may)
 
 
-def command(
-    core: Core, ride_id: bytes, now_ms: int, call: Callable[[RideHandshake], list[hs.Action]]
-) -> list[Action]:
-    """Run a user's command on a ride; errors are the user's and change nothing."""
+def command(core: Core, ride_id: bytes, now_ms: int, op: str, *args: int | str) -> list[Action]:
+    """Run a user's command (a ``journal`` step) on a ride; errors are the user's and
+    change nothing."""
     ride = _ride(core, ride_id)
-    return _run(core, ride, call(ride.handshake), now_ms)
+    return _run(core, ride, journal.step(ride, op, now_ms, *args), now_ms)
 
 
 def confirm(core: Core, ride_id: bytes, now_ms: int, pickup_ms: int | None) -> list[Action]:
@@ -115,8 +109,7 @@ def confirm(core: Core, ride_id: bytes, now_ms: int, pickup_ms: int | None) -> l
         if ride.match is None or not ride.match.exact or ride.role is not Role.DRIVER:
             raise BadCommand(describe("pickup_ms", None, "give one: no exact check has passed"))
         pickup_ms = max(now_ms, ride.match.candidate.pickup_ms)
-    at_ms = pickup_ms
-    return command(core, ride_id, now_ms, lambda h: h.confirm(at_ms, now_ms=now_ms))
+    return command(core, ride_id, now_ms, "confirm", pickup_ms)
 
 
 def finish(core: Core, ride_id: bytes, now_ms: int, distance_m: int | None) -> list[Action]:
@@ -125,8 +118,7 @@ def finish(core: Core, ride_id: bytes, now_ms: int, distance_m: int | None) -> l
         if ride.match is None:
             raise BadCommand(describe("distance_m", None, "give one: the ride has no estimate"))
         distance_m = round(ride.match.candidate.shared_m)
-    metres = distance_m
-    return command(core, ride_id, now_ms, lambda h: h.dropped_off(metres, now_ms=now_ms))
+    return command(core, ride_id, now_ms, "dropped_off", distance_m)
 
 
 def sign_receipt(core: Core, ride_id: bytes, now_ms: int) -> list[Action]:
@@ -143,7 +135,7 @@ def timer_fired(core: Core, ride_id: bytes, now_ms: int) -> list[Action]:
     ride = core.rides.get(ride_id)
     if ride is None:
         return []
-    return _run(core, ride, ride.handshake.timer_fired(now_ms), now_ms)
+    return _run(core, ride, journal.step(ride, "timer", now_ms), now_ms)
 
 
 def sweep(core: Core, now_ms: int) -> list[Action]:
@@ -173,8 +165,8 @@ def stream_received(core: Core, peer: PublicKey, data: bytes, now_ms: int) -> li
         created = ride is None
         if ride is None:
             ride = _proposed_ride(core, signed)
-        receipt, entry = _receipt_of(m)
-        started = ride.handshake.receive(signed, now_ms=now_ms, receipt=receipt)
+        entry = open_entry(m.entry) if isinstance(m, ReceiptEntry) else None
+        started = journal.step(ride, "receive", now_ms, data, opened=signed)
     except RemoteError as exc:
         return [core.reject("ride", exc)]
     out: list[Action] = []
@@ -216,18 +208,10 @@ def _answer_proposal(core: Core, ride: Ride, now_ms: int) -> list[Action]:
     elif terms.seats > own.free_seats:
         reason = DeclineReason.NO_SEATS
     if reason is not None:
-        why = reason
-        return command(core, ride.ride_id, now_ms, lambda h: h.decline(why, now_ms=now_ms))
+        return command(core, ride.ride_id, now_ms, "decline", reason)
     if core.params.rides.auto_accept:
-        return command(core, ride.ride_id, now_ms, lambda h: h.accept(now_ms=now_ms))
+        return command(core, ride.ride_id, now_ms, "accept")
     return []
-
-
-def _receipt_of(m: RideMessage) -> tuple[Receipt | None, Signed[LogEntry] | None]:
-    if not isinstance(m, ReceiptEntry):
-        return None, None
-    entry = open_entry(m.entry)
-    return entry.message.payload.receipt, entry
 
 
 def _learn_entry(core: Core, entry: Signed[LogEntry], now_ms: int) -> list[Action]:
@@ -246,6 +230,8 @@ def _learn_entry(core: Core, entry: Signed[LogEntry], now_ms: int) -> list[Actio
 
 
 def _run(core: Core, ride: Ride, started: list[hs.Action], now_ms: int) -> list[Action]:
+    """Execute a handshake's actions, and the steps they lead to; the ride's journal is
+    persisted first, so a ``Send`` never goes out of a step a restart would forget."""
     out: list[Action] = []
     queue = deque(started)
     while queue:
@@ -264,7 +250,7 @@ def _run(core: Core, ride: Ride, started: list[hs.Action], now_ms: int) -> list[
             )
             if auto:
                 queue.extend(_sign(core, ride, a, now_ms, out))
-    return out
+    return [Persist("ride", ride.ride_id, journal.dump(ride)), *out]
 
 
 def _notice(
@@ -299,14 +285,17 @@ def _notice(
     )
     out.append(Notify(update))
     if misfit is not None:
-        return h.decline(misfit.reason, now_ms=now_ms)
+        return journal.step(ride, "decline", now_ms, misfit.reason)
     if notice is Notice.REVEALED and core.params.rides.auto_confirm and check is not None:
-        return h.confirm(max(now_ms, check.candidate.pickup_ms), now_ms=now_ms)
+        return journal.step(ride, "confirm", now_ms, max(now_ms, check.candidate.pickup_ms))
     if notice is Notice.ACCEPTED:
         if ride.role is Role.RIDER:
             own = core.requests[ride.request_id]
             seed = core.rng.getrandbits(64)
-            then = h.reveal(own.pickup, own.dropoff, now_ms=now_ms, rng=random.Random(seed))
+            p, d = own.pickup, own.dropoff
+            then = journal.step(
+                ride, "reveal", now_ms, seed, p.lat_e6, p.lon_e6, d.lat_e6, d.lon_e6
+            )
         else:
             core.offers[ride.offer_id].taken[ride.ride_id] = ride.seats
             out.extend(publishing.seats_changed(core, ride.offer_id, now_ms))
@@ -341,7 +330,6 @@ def _sign(
     core: Core, ride: Ride, a: hs.SignReceipt, now_ms: int, out: list[Action]
 ) -> list[hs.Action]:
     """Write this party's receipt half into its own log, persist it, then let the ride send it."""
-    h = ride.handshake
     log = core.ledger.own_log(core.me)
     if a.proposal is None:
         entry = propose_receipt(core.identity, log, a.receipt, now_ms)
@@ -350,12 +338,18 @@ def _sign(
             entry = countersign(core.identity, log, a.proposal, now_ms, expected=a.receipt)
         except RemoteError as exc:
             out.append(core.reject("ride", exc))
-            return h.cancel(CancelReason.DISPUTED, now_ms=now_ms)
+            return journal.step(ride, "cancel", now_ms, CancelReason.DISPUTED)
     out.extend(core.persist_entries([entry]))
     out.extend(peer_sync.log_changed(core, now_ms))
-    if a.proposal is None:
-        return h.receipt_proposed(entry.raw, a.receipt, now_ms=now_ms)
-    return h.receipt_countersigned(entry.raw, a.receipt, now_ms=now_ms)
+    op = "receipt_proposed" if a.proposal is None else "receipt_countersigned"
+    return journal.step(ride, op, now_ms, entry.raw)
+
+
+def recheck(core: Core, ride: Ride) -> None:
+    """After a restart: a driver's ride in the offer's plan gets its exact check back."""
+    if ride.role is Role.DRIVER and ride.state in _RIDING and ride.handshake.revealed:
+        result = _exact_check(core, ride)
+        ride.match = result if isinstance(result, Match) else None
 
 
 def _exact_check(core: Core, ride: Ride) -> Match | ExactMisfit:

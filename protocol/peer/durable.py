@@ -1,0 +1,109 @@
+"""What a Peer keeps across restarts: exported as ``Persist`` records, rebuilt from them.
+
+The durable parts are the log entries the Peer holds (its own and others'),
+its own offers and requests (with their private parts), and the journal of
+every ride it still remembers. A store that executed every ``Persist`` holds
+exactly these records; ``restore`` takes them back, and ``Peer.start`` then
+resumes: republishes what is open, re-arms ride timers, and resends each
+unfinished ride's messages (the counterparty ignores what it already has).
+SPEC §11.4.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from protocol.errors import RemoteError, describe
+from protocol.ledger.credit import balances
+from protocol.peer import journal
+from protocol.peer import own as own_mod
+from protocol.peer import rides as rides_mod
+from protocol.peer.actions import Action, Persist, PersistKind, Send
+from protocol.peer.core import Core, entry_key
+from protocol.peer.errors import BadCommand
+from protocol.ride import actions as hs
+from protocol.signing import seal
+
+#: One stored record: ``(kind, key, data)`` as a ``Persist`` wrote it.
+Record = tuple[PersistKind, bytes, bytes]
+
+
+def export(core: Core) -> list[Persist]:
+    """Everything durable, as the ``Persist`` actions that would store it from scratch."""
+    out = [
+        Persist("entry", entry_key(e.author, e.message.seq), e.raw)
+        for log in core.ledger
+        for e in log
+    ]
+    out += [Persist("offer", k, own_mod.dump_offer(o)) for k, o in core.offers.items()]
+    out += [Persist("request", k, own_mod.dump_request(r)) for k, r in core.requests.items()]
+    out += [Persist("ride", k, journal.dump(r)) for k, r in core.rides.items()]
+    return out
+
+
+def restore(core: Core, records: Iterable[Record]) -> None:
+    """Load stored records into a Peer not yet started.
+
+    Records are the Peer's own writing: one that does not load is a broken
+    store, reported as ``BadCommand`` naming the record.
+    """
+    by_kind: dict[str, list[Record]] = {"entry": [], "offer": [], "request": [], "ride": []}
+    for record in records:
+        if record[0] not in by_kind:
+            raise BadCommand(
+                describe("record kind", record[0], f"must be one of {sorted(by_kind)}")
+            )
+        by_kind[record[0]].append(record)
+    for _, key, data in sorted(by_kind["entry"], key=lambda r: r[1]):
+        _add_entry(core, key, data)
+    for _, _, data in by_kind["offer"]:
+        offer = own_mod.load_offer(data)
+        core.offers[offer.offer_id] = offer
+        if offer.status not in ("expired", "withdrawn"):
+            core.subscribe(offer.topics)
+    for _, _, data in by_kind["request"]:
+        request = own_mod.load_request(data)
+        core.requests[request.request_id] = request
+        if request.status not in ("expired", "withdrawn"):
+            core.subscribe([request.topic])
+    for _, _, data in by_kind["ride"]:
+        ride = journal.load(data, core.params.handshake)
+        core.rides[ride.ride_id] = ride
+        # A receipt half in the journal may not have reached the store as an entry.
+        for op, _, args in ride.journal:
+            if op in ("receipt_proposed", "receipt_countersigned") and isinstance(args[0], bytes):
+                _add_entry(core, b"journal", args[0])
+    core.balance_milli = balances(core.ledger, core.params.credit).get(core.me, 0)
+
+
+def resume(core: Core, now_ms: int) -> list[Action]:
+    """At start after a restore: republish what is open, re-arm rides, resend their messages."""
+    out: list[Action] = []
+    for offer in core.offers.values():
+        if offer.status in ("open", "booked"):
+            out.append(core.set_timer(("offer", offer.offer_id), now_ms))
+            offer.next_publish_ms = now_ms
+    for request in core.requests.values():
+        if request.status in ("open", "booked"):
+            out.append(core.set_timer(("request", request.request_id), now_ms))
+            request.next_publish_ms = now_ms
+    for ride in core.rides.values():
+        h = ride.handshake
+        if ride.ended:
+            continue
+        if h.deadline_ms is not None:
+            out.append(core.set_timer(rides_mod.timer_key(ride.ride_id), h.deadline_ms))
+        out += [
+            Send(a.to, "ride", seal(core.identity, a.message).raw)
+            for a in h.resend()
+            if isinstance(a, hs.Send)
+        ]
+        rides_mod.recheck(core, ride)
+    return out
+
+
+def _add_entry(core: Core, key: bytes, data: bytes) -> None:
+    try:
+        core.ledger.add(data)
+    except RemoteError as exc:
+        raise BadCommand(describe("stored entry", key.hex()[:24], str(exc))) from None

@@ -1,0 +1,138 @@
+"""A ride's journal: every step its handshake took, so a store can rebuild it (SPEC §11.4).
+
+A handshake is rebuilt by replaying its steps with their recorded inputs and
+times, outputs ignored: the machine is deterministic, and the one random
+step (the PIN) records the seed of the ``random.Random`` it used. The
+journal is what ``Persist("ride", ride_id, ...)`` stores.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import msgpack
+
+from protocol.envelope import Signed
+from protocol.errors import describe
+from protocol.fields import CostShare, GeoPoint, H3Cell, PublicKey
+from protocol.ledger.chain import open_entry
+from protocol.peer.errors import BadCommand
+from protocol.peer.ride import Ride
+from protocol.ride import actions as hs
+from protocol.ride.machine import RideHandshake
+from protocol.ride.messages import ReceiptEntry, RideMessage
+from protocol.ride.policy import HandshakePolicy
+from protocol.ride.states import Role
+from protocol.ride.terms import RideTerms
+from protocol.ride.validation import open_ride_message
+from protocol.wire import pack
+
+JOURNAL_VERSION = 1
+#: Arguments of a step: what the handshake call took, as plain wire values.
+Args = tuple[bytes | int | str, ...]
+
+
+def step(
+    ride: Ride,
+    op: str,
+    now_ms: int,
+    *args: bytes | int | str,
+    opened: Signed[RideMessage] | None = None,
+) -> list[hs.Action]:
+    """Apply one step to the ride's handshake and record it; a step that raises is not
+    recorded. ``opened`` spares a ``receive`` step opening its frame a second time."""
+    actions = _apply(ride.handshake, op, now_ms, args, opened)
+    ride.journal.append((op, now_ms, args))
+    return actions
+
+
+def _apply(
+    h: RideHandshake, op: str, now_ms: int, args: Args, opened: Signed[RideMessage] | None
+) -> list[hs.Action]:
+    a: Any = args
+    if op == "receive":
+        signed = opened or open_ride_message(a[0])
+        m = signed.message
+        receipt = (
+            open_entry(m.entry).message.payload.receipt if isinstance(m, ReceiptEntry) else None
+        )
+        return h.receive(signed, now_ms=now_ms, receipt=receipt)
+    if op == "timer":
+        return h.timer_fired(now_ms)
+    if op == "reveal":
+        seed, plat, plon, dlat, dlon = a
+        pickup, dropoff = GeoPoint(plat, plon), GeoPoint(dlat, dlon)
+        return h.reveal(pickup, dropoff, now_ms=now_ms, rng=random.Random(seed))
+    if op in ("receipt_proposed", "receipt_countersigned"):
+        receipt = h.receipt
+        assert receipt is not None
+        return getattr(h, op)(a[0], receipt, now_ms=now_ms)  # type: ignore[no-any-return]
+    if op in ("propose", "accept", "decline", "confirm", "picked_up", "dropped_off", "cancel"):
+        if op == "propose":
+            return h.propose(now_ms=now_ms, expires_ms=a[0])
+        return getattr(h, op)(*a, now_ms=now_ms)  # type: ignore[no-any-return]
+    raise BadCommand(describe("journal step", op, "not a step this version knows"))
+
+
+# -- the durable form
+
+
+def dump(ride: Ride) -> bytes:
+    h = ride.handshake
+    t = h.terms if h.role is Role.RIDER else None
+    terms = (
+        []
+        if t is None
+        else [
+            t.offer_id,
+            t.request_id,
+            t.seats,
+            t.pickup_cell,
+            t.dropoff_cell,
+            [t.cost.currency, t.cost.base_minor, t.cost.per_km_minor],
+        ]
+    )
+    return pack(
+        [
+            JOURNAL_VERSION,
+            h.role.value,
+            h.ride_id,
+            h.me,
+            h.counterparty,
+            ride.offer_id,
+            ride.request_id,
+            terms,
+            -1 if ride.ended_ms is None else ride.ended_ms,
+            [[op, now, list(args)] for op, now, args in ride.journal],
+        ]
+    )
+
+
+def load(data: bytes, policy: HandshakePolicy) -> Ride:
+    """Rebuild a ride by replaying its journal (``Persist`` kind ``ride``)."""
+    value: Any = msgpack.unpackb(data, use_list=False, raw=False)
+    version, role, ride_id, me, counterparty, offer_id, request_id, terms, ended, steps = value
+    if version != JOURNAL_VERSION:
+        raise BadCommand(
+            describe("ride journal version", version, f"this Peer reads {JOURNAL_VERSION}")
+        )
+    if Role(role) is Role.RIDER:
+        o, r, seats, pickup, dropoff, (currency, base, per_km) = terms
+        handshake = RideHandshake.rider(
+            ride_id=ride_id,
+            me=PublicKey(me),
+            driver=PublicKey(counterparty),
+            terms=RideTerms(
+                o, r, seats, H3Cell(pickup), H3Cell(dropoff), CostShare(currency, base, per_km)
+            ),
+            policy=policy,
+        )
+    else:
+        handshake = RideHandshake.driver(
+            ride_id=ride_id, me=PublicKey(me), rider=PublicKey(counterparty), policy=policy
+        )
+    ride = Ride(handshake, offer_id, request_id, ended_ms=None if ended < 0 else ended)
+    for op, now_ms, args in steps:
+        step(ride, op, now_ms, *args)
+    return ride
