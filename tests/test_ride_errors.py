@@ -460,3 +460,15 @@ def test_rider_refuses_a_proposal_for_another_ride() -> None:
 
 def test_keys_in_the_harness_are_the_parties() -> None:
     assert IDENTITIES == {R: RIDER, D: DRIVER}
+
+
+def test_messages_lost_with_a_broken_stream_arrive_after_resend() -> None:
+    pair = at(S.CONFIRMED)
+    pair.now_ms += 6 * MINUTE_MS
+    pair.do(D, "picked_up", pair.pin())
+    pair.do(D, "dropped_off", 1_800)
+    pair.inbox[R].clear()  # the stream broke with both in flight
+    pair.run(D, pair.driver.resend())  # reopened
+    pair.deliver_all()
+    assert states(pair) == (S.DROPPED_OFF, S.DROPPED_OFF)
+    assert pair.rider.receipt == pair.driver.receipt
