@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
+from protocol.errors import StoreError
+from protocol.identity import Identity
 from protocol.peer.notices import RideUpdated
 from protocol.peer.params import MINUTE_MS
+from protocol.peer.peer import Peer
 from protocol.ride.actions import Notice
 from protocol.ride.states import RideState
 from tests.strategies import NOW_MS
-from tests.test_peer_net import Net, notes_of
+from tests.test_peer_net import TEL_AVIV, Net, notes_of
 from tests.test_peer_rides import proposed_pair
 
 
@@ -61,3 +68,14 @@ def test_export_is_what_the_store_holds() -> None:
         node = net[name]
         exported = {(p.kind, p.key): p.data for p in node.peer.export()}
         assert exported == node.store, name
+
+
+def test_a_damaged_store_is_a_store_error_naming_the_record() -> None:
+    me = Identity.from_seed(bytes([3]) * 32)
+    for record in [
+        ("ride", b"\x01", b"\xc1"),
+        ("offer", b"\x02", b"\x93\x01\x02\x03"),
+        ("entry", b"\x03", b"not an entry"),
+    ]:
+        with pytest.raises(StoreError, match=f"stored {record[0]}"):
+            Peer(me, TEL_AVIV, random.Random(1), stored=[record])  # type: ignore[list-item]

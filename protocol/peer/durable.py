@@ -11,16 +11,18 @@ SPEC §11.4.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
-from protocol.errors import RemoteError, describe
+import msgpack
+
+from protocol.errors import LazoozError, StoreError, describe
 from protocol.ledger.credit import balances
 from protocol.peer import journal
 from protocol.peer import own as own_mod
 from protocol.peer import rides as rides_mod
 from protocol.peer.actions import Action, Persist, PersistKind, Send
 from protocol.peer.core import Core, entry_key
-from protocol.peer.errors import BadCommand
 from protocol.ride import actions as hs
 from protocol.signing import seal
 
@@ -44,36 +46,50 @@ def export(core: Core) -> list[Persist]:
 def restore(core: Core, records: Iterable[Record]) -> None:
     """Load stored records into a Peer not yet started.
 
-    Records are the Peer's own writing: one that does not load is a broken
-    store, reported as ``BadCommand`` naming the record.
+    Records are the Peer's own writing: one that does not load means a broken
+    store, and raises ``StoreError`` naming the record.
     """
     by_kind: dict[str, list[Record]] = {"entry": [], "offer": [], "request": [], "ride": []}
     for record in records:
         if record[0] not in by_kind:
-            raise BadCommand(
-                describe("record kind", record[0], f"must be one of {sorted(by_kind)}")
-            )
+            rule = f"must be one of {sorted(by_kind)}"
+            raise StoreError(describe("record kind", record[0], rule))
         by_kind[record[0]].append(record)
-    for _, key, data in sorted(by_kind["entry"], key=lambda r: r[1]):
-        _add_entry(core, key, data)
-    for _, _, data in by_kind["offer"]:
-        offer = own_mod.load_offer(data)
+    for kind, key, data in sorted(by_kind["entry"], key=lambda r: r[1]):
+        with _loading(kind, key):
+            core.ledger.add(data)
+    for kind, key, data in by_kind["offer"]:
+        with _loading(kind, key):
+            offer = own_mod.load_offer(data)
         core.offers[offer.offer_id] = offer
         if offer.status not in ("expired", "withdrawn"):
             core.subscribe(offer.topics)
-    for _, _, data in by_kind["request"]:
-        request = own_mod.load_request(data)
+    for kind, key, data in by_kind["request"]:
+        with _loading(kind, key):
+            request = own_mod.load_request(data)
         core.requests[request.request_id] = request
         if request.status not in ("expired", "withdrawn"):
             core.subscribe([request.topic])
-    for _, _, data in by_kind["ride"]:
-        ride = journal.load(data, core.params.handshake)
+    for kind, key, data in by_kind["ride"]:
+        with _loading(kind, key):
+            ride = journal.load(data, core.params.handshake)
+            # A receipt half in the journal may not have reached the store as an entry.
+            for op, _, args in ride.journal:
+                if op in ("receipt_proposed", "receipt_countersigned") and isinstance(
+                    args[0], bytes
+                ):
+                    core.ledger.add(args[0])
         core.rides[ride.ride_id] = ride
-        # A receipt half in the journal may not have reached the store as an entry.
-        for op, _, args in ride.journal:
-            if op in ("receipt_proposed", "receipt_countersigned") and isinstance(args[0], bytes):
-                _add_entry(core, b"journal", args[0])
     core.balance_milli = balances(core.ledger, core.params.credit).get(core.me, 0)
+
+
+@contextmanager
+def _loading(kind: str, key: bytes) -> Iterator[None]:
+    """Turn anything a bad record makes the loaders raise into one ``StoreError``."""
+    try:
+        yield
+    except (LazoozError, ValueError, TypeError, KeyError, msgpack.UnpackException) as exc:
+        raise StoreError(describe(f"stored {kind}", key.hex()[:24], str(exc))) from None
 
 
 def resume(core: Core, now_ms: int) -> list[Action]:
@@ -100,10 +116,3 @@ def resume(core: Core, now_ms: int) -> list[Action]:
         ]
         rides_mod.recheck(core, ride)
     return out
-
-
-def _add_entry(core: Core, key: bytes, data: bytes) -> None:
-    try:
-        core.ledger.add(data)
-    except RemoteError as exc:
-        raise BadCommand(describe("stored entry", key.hex()[:24], str(exc))) from None
