@@ -40,6 +40,7 @@ class RouteGeometry:
     dx: FloatArray
     dy: FloatArray
     len2: FloatArray
+    inv_len2: FloatArray  # 1 / len2, or 0 for a zero-length segment
     seg_m: FloatArray
     cum_m: FloatArray
     length_m: float
@@ -54,6 +55,7 @@ class RouteGeometry:
         dy = xy[1:, 1] - xy[:-1, 1]
         len2 = dx * dx + dy * dy
         seg_m = np.sqrt(len2)
+        inv_len2 = np.divide(1.0, len2, out=np.zeros_like(len2), where=len2 > 0)
         ends = np.cumsum(seg_m)
         length_m = float(ends[-1])
         if not length_m > 0:
@@ -63,7 +65,7 @@ class RouteGeometry:
         hi = xy.max(axis=0)
         bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
         ax, ay = xy[:-1, 0].copy(), xy[:-1, 1].copy()
-        return cls(ax, ay, dx, dy, len2, seg_m, cum_m, length_m, bounds)
+        return cls(ax, ay, dx, dy, len2, inv_len2, seg_m, cum_m, length_m, bounds)
 
     def box_distance_m(self, x: float, y: float) -> float:
         """Distance from ``(x, y)`` to the route's bounding box: never more than to the route."""
@@ -71,27 +73,36 @@ class RouteGeometry:
         return math.hypot(max(min_x - x, 0.0, x - max_x), max(min_y - y, 0.0, y - max_y))
 
 
-def segment_distance(
+def segment_distance2(
     px: Coord,
     py: Coord,
     ax: FloatArray,
     ay: FloatArray,
     dx: FloatArray,
     dy: FloatArray,
-    len2: FloatArray,
+    inv_len2: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
-    """Elementwise distance from point ``p`` to a segment, and where on it (0..1) is nearest.
+    """Elementwise squared distance from point ``p`` to a segment, and where (0..1) it is nearest.
 
-    The position along the route there is ``cum_m + r * seg_m``; callers
-    compute it only at the nearest segment.
+    Squared, so that only the nearest segment's root is taken; the position
+    along the route there is ``cum_m + r * seg_m``. Written with in-place
+    operations: this is the innermost loop of the index.
     """
     wx = px - ax
     wy = py - ay
-    # A zero-length segment is its start point; its dot product is 0, so r = 0.
-    r = np.clip((wx * dx + wy * dy) / np.where(len2 > 0, len2, 1.0), 0.0, 1.0)
-    ex = wx - r * dx
-    ey = wy - r * dy
-    return np.sqrt(ex * ex + ey * ey), r
+    r = wx * dx
+    r += wy * dy
+    # A zero-length segment has inv_len2 = 0, so r = 0: its start point.
+    r *= inv_len2
+    np.clip(r, 0.0, 1.0, out=r)
+    t = r * dx
+    wx -= t
+    np.multiply(r, dy, out=t)
+    wy -= t
+    wx *= wx
+    wy *= wy
+    wx += wy
+    return wx, r
 
 
 def reach_on_segments(
@@ -130,9 +141,9 @@ def point_to_route(g: RouteGeometry, x: float, y: float) -> tuple[float, float]:
 
     Ties go to the earliest segment, as the vectorised index does.
     """
-    dist, r = segment_distance(np.float64(x), np.float64(y), g.ax, g.ay, g.dx, g.dy, g.len2)
-    k = int(np.argmin(dist))  # argmin returns the first of equal minima
-    return float(dist[k]), float(g.cum_m[k] + r[k] * g.seg_m[k])
+    d2, r = segment_distance2(np.float64(x), np.float64(y), g.ax, g.ay, g.dx, g.dy, g.inv_len2)
+    k = int(np.argmin(d2))  # argmin returns the first of equal minima
+    return math.sqrt(d2[k]), float(g.cum_m[k] + r[k] * g.seg_m[k])
 
 
 def reach_along(g: RouteGeometry, x: float, y: float, rho: float) -> tuple[float, float]:

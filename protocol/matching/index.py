@@ -76,8 +76,10 @@ class OfferIndex:
             np.ascontiguousarray(col) for col in boxes.T
         )
         self._buckets = self._time_buckets(boxes)
-        grow = (self._corridor_m + BOX_PAD_M)[:, None, None] * np.array([-1.0, -1.0, 1.0, 1.0])
-        self._pieces = self._segments.piece_bounds + grow
+        self._pieces = [
+            np.ascontiguousarray(self._segments.piece_bounds[:, :, k]) for k in range(4)
+        ]
+        self._slack_m = self._corridor_m + BOX_PAD_M
 
     def _time_buckets(self, boxes: FloatArray) -> list[_Bucket]:
         """One STRtree per slice of offers by departure: a request searches only those it can meet.
@@ -165,12 +167,17 @@ class OfferIndex:
     def _near_piece(
         self, oj: IntArray, x: FloatArray, y: FloatArray, reach: FloatArray
     ) -> BoolArray:
-        """Whether the box of ``reach`` around each point meets a corridor box of a route piece."""
-        b = self._pieces[oj]
-        x, y, reach = x[:, None], y[:, None], reach[:, None]
-        near = (x + reach >= b[:, :, 0]) & (x - reach <= b[:, :, 2])
-        near &= (y + reach >= b[:, :, 1]) & (y - reach <= b[:, :, 3])
-        return np.asarray(near.any(axis=1))
+        """Whether each point is within ``reach`` plus the corridor of a piece's box.
+
+        A route lies inside its pieces' boxes, so it is no nearer than the
+        nearest box: pairs failing this fail the corridor check too.
+        """
+        min_x, min_y, max_x, max_y = (side[oj] for side in self._pieces)
+        x, y = x[:, None], y[:, None]
+        dx = np.maximum(np.maximum(min_x - x, x - max_x), 0.0)
+        dy = np.maximum(np.maximum(min_y - y, y - max_y), 0.0)
+        limit = reach + self._slack_m[oj]
+        return np.asarray((dx * dx + dy * dy).min(axis=1) <= limit * limit)
 
     # -- stage 2: the rule, on arrays of pairs
 
