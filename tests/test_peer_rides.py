@@ -169,3 +169,22 @@ def test_propose_message_is_not_sent_twice() -> None:
     ]
     assert len(frames) == 1
     assert isinstance(open_ride_message(frames[0].data).message, Propose)
+
+
+def test_a_replayed_frame_changes_nothing_and_is_not_stored_again() -> None:
+    net, ride_id = proposed_pair()
+    driver = net.peer("driver")
+    (propose,) = [
+        a
+        for _, who, a in net.trace
+        if who == "rider" and isinstance(a, Send) and a.channel == "ride"
+    ]
+    before = driver.export()
+    for _ in range(3):
+        actions = driver.stream_received(
+            net.peer("rider").public_key, "ride", propose.data, net.now_ms
+        )
+        assert actions == []
+    assert driver.export() == before
+    assert driver.rejected() == {}
+    assert [r.ride_id for r in driver.rides()] == [ride_id]

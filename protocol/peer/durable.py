@@ -73,6 +73,7 @@ def restore(core: Core, records: Iterable[Record]) -> None:
     for kind, key, data in by_kind["ride"]:
         with _loading(kind, key):
             ride = journal.load(data, core.params.handshake)
+            ride.saved = data
             # A receipt half in the journal may not have reached the store as an entry.
             for op, _, args in ride.journal:
                 if op in ("receipt_proposed", "receipt_countersigned") and isinstance(

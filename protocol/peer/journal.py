@@ -43,7 +43,10 @@ def step(
     """Apply one step to the ride's handshake and record it; a step that raises is not
     recorded. ``opened`` spares a ``receive`` step opening its frame a second time."""
     actions = _apply(ride.handshake, op, now_ms, args, opened)
-    ride.journal.append((op, now_ms, args))
+    # A frame received again changed nothing; recording it would let a
+    # counterparty grow the journal by replaying.
+    if op != "receive" or all(s[0] != "receive" or s[2] != args for s in ride.journal):
+        ride.journal.append((op, now_ms, args))
     return actions
 
 

@@ -26,6 +26,8 @@ class Ride:
     ended_ms: int | None = None
     #: Every step the handshake took: ``(op, now_ms, args)`` (see ``journal``).
     journal: list[tuple[str, int, tuple[bytes | int | str, ...]]] = field(default_factory=list)
+    #: The journal as last persisted, so an unchanged ride is not written again.
+    saved: bytes | None = field(default=None, repr=False)
 
     @property
     def ride_id(self) -> bytes:

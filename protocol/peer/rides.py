@@ -250,7 +250,11 @@ def _run(core: Core, ride: Ride, started: list[hs.Action], now_ms: int) -> list[
             )
             if auto:
                 queue.extend(_sign(core, ride, a, now_ms, out))
-    return [Persist("ride", ride.ride_id, journal.dump(ride)), *out]
+    saved = journal.dump(ride)
+    if saved == ride.saved:
+        return out
+    ride.saved = saved
+    return [Persist("ride", ride.ride_id, saved), *out]
 
 
 def _notice(
