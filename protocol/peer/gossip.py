@@ -128,7 +128,7 @@ def received(
         return []  # an echo of our own message
     m = opened.message
     if isinstance(m, SyncHeads):
-        return peer_sync.heads_received(core, sync_state, opened.author, m)
+        return peer_sync.heads_received(core, sync_state, opened.author, m, now_ms)
     try:
         if isinstance(m, RideOffer):
             return _offer(core, Signed(m, opened.author, opened.message_id, opened.raw))

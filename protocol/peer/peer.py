@@ -113,7 +113,7 @@ class Peer:
         """One frame from a direct stream with ``from_key`` (the transport-authenticated peer)."""
         if channel == "ride":
             return rides.stream_received(self._core, from_key, data, now_ms)
-        return peer_sync.stream_received(self._core, self._sync, from_key, data)
+        return peer_sync.stream_received(self._core, self._sync, from_key, data, now_ms)
 
     def peer_connected(self, key: PublicKey, now_ms: int) -> list[Action]:
         """A connection to ``key`` opened (either side dialled): start a ledger sync."""

@@ -33,6 +33,8 @@ from protocol.peer.notices import ForkFound
 from protocol.signing import seal
 
 HEADS_TIMER = ("heads",)
+#: A log asked for up to some head is not asked for again, of anyone, this soon.
+ASK_AGAIN_MS = 10_000
 #: Peers whose last heads are remembered, to ask again while answers make progress.
 MAX_REMOTES = 1_024
 
@@ -51,10 +53,14 @@ def open_sync_message(data: bytes) -> Signed[Message]:
 
 
 class SyncState:
-    """The last heads each peer sent, so a sync can go on while it makes progress."""
+    """The last heads each peer sent, so a sync can go on while it makes progress; and
+    what was last asked for of each log, so that many peers gossiping the same new
+    head do not each get asked for the same entries."""
 
     def __init__(self) -> None:
         self.remote: dict[PublicKey, Heads] = {}
+        #: author -> (remote head seq asked up to, when), for ``ASK_AGAIN_MS``.
+        self.asked: dict[PublicKey, tuple[int, int]] = {}
 
     def remember(self, peer: PublicKey, heads: Heads) -> None:
         self.remote.pop(peer, None)
@@ -71,7 +77,9 @@ def connected(core: Core, peer: PublicKey) -> list[Action]:
     ]
 
 
-def stream_received(core: Core, state: SyncState, peer: PublicKey, data: bytes) -> list[Action]:
+def stream_received(
+    core: Core, state: SyncState, peer: PublicKey, data: bytes, now_ms: int
+) -> list[Action]:
     """One frame of a sync stream from ``peer``; bad input is counted, never raised."""
     try:
         signed = open_sync_message(data)
@@ -81,27 +89,31 @@ def stream_received(core: Core, state: SyncState, peer: PublicKey, data: bytes) 
         return [core.reject("sync", exc)]
     m = signed.message
     if isinstance(m, SyncHeads):
-        return heads_received(core, state, peer, m)
+        return heads_received(core, state, peer, m, now_ms)
     if isinstance(m, SyncWant):
         raws = sync.entries_for(core.ledger, m.wants, core.params.max_sync_entries)
         return [
             Send(peer, "sync", seal(core.identity, batch).raw) for batch in sync.entry_batches(raws)
         ]
     if isinstance(m, SyncEntries):
-        return entries_received(core, state, peer, m)
+        return entries_received(core, state, peer, m, now_ms)
     assert isinstance(m, ForkProof)
     return fork_received(core, m)
 
 
-def heads_received(core: Core, state: SyncState, peer: PublicKey, m: SyncHeads) -> list[Action]:
+def heads_received(
+    core: Core, state: SyncState, peer: PublicKey, m: SyncHeads, now_ms: int
+) -> list[Action]:
     """Heads from ``peer`` (stream or gossip): ask it for whatever this Peer lacks."""
     remote = sync.heads_of([m])
     known = state.remote.get(peer, {})
     state.remember(peer, {**known, **remote})
-    return _ask(core, peer, remote)
+    return _ask(core, state, peer, remote, now_ms, again=False)
 
 
-def entries_received(core: Core, state: SyncState, peer: PublicKey, m: SyncEntries) -> list[Action]:
+def entries_received(
+    core: Core, state: SyncState, peer: PublicKey, m: SyncEntries, now_ms: int
+) -> list[Action]:
     report = sync.apply(core.ledger, m.entries)
     out: list[Action] = [*core.persist_entries(report.applied)]
     out += [core.reject("sync", r.error) for r in report.rejected]
@@ -111,7 +123,7 @@ def entries_received(core: Core, state: SyncState, peer: PublicKey, m: SyncEntri
         out += core.balance_actions()
         remote = state.remote.get(peer)
         if remote:
-            out += _ask(core, peer, remote)
+            out += _ask(core, state, peer, remote, now_ms, again=True)
     return out
 
 
@@ -151,8 +163,23 @@ def log_changed(core: Core, now_ms: int) -> list[Action]:
 # -- internals
 
 
-def _ask(core: Core, peer: PublicKey, remote: Heads) -> list[Action]:
-    wanted = sync.wants(sync.heads(core.ledger), remote)
+def _ask(
+    core: Core, state: SyncState, peer: PublicKey, remote: Heads, now_ms: int, *, again: bool
+) -> list[Action]:
+    """Ask ``peer`` for what this Peer lacks of ``remote``; ``again`` when its last answer
+    made progress (then it is asked even if the same was asked of it just now)."""
+    wanted = []
+    for want in sync.wants(sync.heads(core.ledger), remote):
+        seq = remote[want.author][0]
+        asked = state.asked.get(want.author)
+        if not again and asked is not None and asked[0] >= seq and now_ms < asked[1] + ASK_AGAIN_MS:
+            continue
+        state.asked[want.author] = (seq, now_ms)
+        wanted.append(want)
+    if len(state.asked) > MAX_REMOTES:
+        stale = [a for a, (_, at) in state.asked.items() if at + ASK_AGAIN_MS <= now_ms]
+        for author in stale:
+            del state.asked[author]
     return [Send(peer, "sync", seal(core.identity, m).raw) for m in sync.want_messages(wanted)]
 
 
