@@ -11,9 +11,7 @@ and only then does per-segment geometry run (docs/matching.md §Index).
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +19,7 @@ import numpy.typing as npt
 import shapely  # type: ignore[import-untyped]  # no stubs; see docs/matching.md
 
 from protocol.errors import LocalError, describe
+from protocol.matching.columns import Once, RequestColumns, collection_paused
 from protocol.matching.geometry import FloatArray, IntArray
 from protocol.matching.outcome import Candidate, Rejected
 from protocol.matching.params import DEFAULT_PARAMS, MatchParams
@@ -35,9 +34,6 @@ BOX_PAD_M = 1.0
 #: Time slices of offers, each with its own tree: enough to skip other hours, not so many
 #: that per-tree overhead shows.
 MAX_BUCKETS = 32
-#: Compute once per distinct key only if at most this share of keys is distinct: sorting
-#: a key costs a fraction of the per-segment work it saves.
-_ONCE_WORTH = 0.8
 OFFERS_PER_BUCKET = 256
 
 
@@ -124,7 +120,7 @@ class OfferIndex:
         out: dict[bytes, list[Candidate]] = {rid: [] for rid in ids}
         if not self.offers or not requests:
             return out
-        req = _RequestArrays(requests)
+        req = RequestColumns(requests)
         ri, oj = self._near_pairs(req)
         found = self._feasible(req, ri, oj, limit)
         for c in found:
@@ -133,7 +129,7 @@ class OfferIndex:
 
     # -- stage 1: pairs whose boxes meet, narrowed by cheap array tests
 
-    def _near_pairs(self, req: _RequestArrays) -> tuple[IntArray, IntArray]:
+    def _near_pairs(self, req: RequestColumns) -> tuple[IntArray, IntArray]:
         reach_p = req.pr + req.walk + BOX_PAD_M
         reach_q = req.qr + req.walk + BOX_PAD_M
         boxes = shapely.box(req.px - reach_p, req.py - reach_p, req.px + reach_p, req.py + reach_p)
@@ -182,13 +178,13 @@ class OfferIndex:
     # -- stage 2: the rule, on arrays of pairs
 
     def _feasible(
-        self, req: _RequestArrays, ri: IntArray, oj: IntArray, limit: int | None
+        self, req: RequestColumns, ri: IntArray, oj: IntArray, limit: int | None
     ) -> list[Candidate]:
         p = self.params
         corridor = self._corridor_m
         walk = req.walk
         # Pickup first: most box-near pairs fail it, and the drop-off need not be computed.
-        p_dist, p_along = self._nearest(req.p_place, req.shared_places, ri, oj, req.px, req.py)
+        p_dist, p_along = self._nearest(req.p_place, req.places_repeat, ri, oj, req.px, req.py)
         p_off = np.maximum(0.0, p_dist - req.pr[ri])
         keep = p_off - walk[ri] <= corridor[oj]
         ri, oj, p_dist, p_along, p_off = (
@@ -198,7 +194,7 @@ class OfferIndex:
             p_along[keep],
             p_off[keep],
         )
-        q_dist, q_along = self._nearest(req.q_place, req.shared_places, ri, oj, req.qx, req.qy)
+        q_dist, q_along = self._nearest(req.q_place, req.places_repeat, ri, oj, req.qx, req.qy)
         q_off = np.maximum(0.0, q_dist - req.qr[ri])
         keep = q_off - walk[ri] <= corridor[oj]
         ri, oj, p_dist, p_along, p_off = (
@@ -211,11 +207,11 @@ class OfferIndex:
         q_dist, q_along, q_off = q_dist[keep], q_along[keep], q_off[keep]
 
         p_lo, p_hi = self._reach(
-            req.p_reach_key[ri], req.shared_places, oj,
+            req.p_reach_key[ri], req.places_repeat, oj,
             req.px[ri], req.py[ri], req.pr[ri], p_dist, p_along, walk[ri],
         )  # fmt: skip
         q_hi = self._reach(
-            req.q_reach_key[ri], req.shared_places, oj,
+            req.q_reach_key[ri], req.places_repeat, oj,
             req.qx[ri], req.qy[ri], req.qr[ri], q_dist, q_along, walk[ri],
         )[1]  # fmt: skip
         keep = (q_hi > p_lo) & (q_hi - p_lo >= p.min_shared_m)
@@ -287,7 +283,7 @@ class OfferIndex:
             strict=True,
         )
         offers, requests = self.offers, req.requests
-        with _collection_paused():
+        with collection_paused():
             return [
                 Candidate(
                     offers[j].offer_id,
@@ -321,7 +317,7 @@ class OfferIndex:
         y: FloatArray,
     ) -> tuple[FloatArray, FloatArray]:
         """Distance and position along for each pair's place (by request) and route."""
-        once = _Once.of(place[ri] * len(self.offers) + oj) if shared else None
+        once = Once.of(place[ri] * len(self.offers) + oj) if shared else None
         if once is None:
             return self._segments.nearest(oj, x[ri], y[ri])
         rows = ri[once.first]
@@ -350,7 +346,7 @@ class OfferIndex:
         if len(coarse) == 0:
             return lo, hi
         oc = oj[coarse]
-        once = _Once.of(key[coarse] * len(self.offers) + oc) if shared else None
+        once = Once.of(key[coarse] * len(self.offers) + oc) if shared else None
         pick = coarse if once is None else coarse[once.first]
         op = oj[pick]
         # An exact point in the disc meets the route within rho of the centre (rule.stop_fit).
@@ -364,53 +360,6 @@ class OfferIndex:
         return lo, hi
 
 
-@contextlib.contextmanager
-def _collection_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many result objects.
-
-    A million candidates set off full collections again and again, each
-    walking every object built so far and finding nothing: candidates hold
-    no cycles. Pausing saved about a third of the time of a large query.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-@dataclass(frozen=True, slots=True)
-class _Once:
-    """Equal keys found once: ``first`` indexes one row per key, ``inverse`` maps rows back.
-
-    Coarse places repeat (every request from one H3 cell has the same disc),
-    so geometry per distinct (place, route) is much less work. Sort and a
-    neighbour mask, not ``np.unique``: much faster on numpy 2 (DESIGN.md).
-    """
-
-    first: IntArray
-    inverse: IntArray
-
-    @classmethod
-    def of(cls, keys: IntArray) -> _Once | None:
-        """``None`` when too few keys repeat to pay for the sort."""
-        if len(keys) == 0:
-            return None
-        order = np.argsort(keys, kind="stable")
-        ordered = keys[order]
-        new = np.empty(len(keys), dtype=np.bool_)
-        new[0] = True
-        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-        group = np.cumsum(new) - 1
-        if group[-1] + 1 > len(keys) * _ONCE_WORTH:
-            return None
-        inverse = np.empty(len(keys), dtype=np.int64)
-        inverse[order] = group
-        return cls(order[new], inverse)
-
-
 @dataclass(frozen=True, slots=True)
 class _Bucket:
     """Offers departing in one slice of time, with the span in which they can pick up."""
@@ -419,40 +368,6 @@ class _Bucket:
     offers: IntArray  # global offer indices, ascending, in tree order
     first_ms: int
     last_ms: int
-
-
-class _RequestArrays:
-    """The requests' fields as arrays, one row per request."""
-
-    def __init__(self, requests: Sequence[OpenRequest]) -> None:
-        self.requests = requests
-        self.px = np.array([r.pickup.x_m for r in requests], dtype=np.float64)
-        self.py = np.array([r.pickup.y_m for r in requests], dtype=np.float64)
-        self.pr = np.array([r.pickup.radius_m for r in requests], dtype=np.float64)
-        self.qx = np.array([r.dropoff.x_m for r in requests], dtype=np.float64)
-        self.qy = np.array([r.dropoff.y_m for r in requests], dtype=np.float64)
-        self.qr = np.array([r.dropoff.radius_m for r in requests], dtype=np.float64)
-        self.walk = np.array([r.max_walk_m for r in requests], dtype=np.int64).astype(np.float64)
-        self.start_ms = np.array([r.window.start_ms for r in requests], dtype=np.int64)
-        self.end_ms = np.array([r.window.end_ms for r in requests], dtype=np.int64)
-        self.seats = np.array([r.seats for r in requests], dtype=np.int64)
-        places: dict[tuple[float, float, float], int] = {}
-        reaches: dict[tuple[float, float, float, int], int] = {}
-        keys = []
-        for r in requests:
-            for place in (r.pickup, r.dropoff):
-                at = (place.x_m, place.y_m, place.radius_m)
-                keys.append(
-                    (
-                        places.setdefault(at, len(places)),
-                        reaches.setdefault((*at, r.max_walk_m), len(reaches)),
-                    )
-                )
-        ids = np.array(keys, dtype=np.int64).reshape(-1, 2, 2)
-        self.p_place, self.q_place = ids[:, 0, 0], ids[:, 1, 0]
-        self.p_reach_key, self.q_reach_key = ids[:, 0, 1], ids[:, 1, 1]
-        # Sharing pays only when places repeat: coarse cells do, revealed points do not.
-        self.shared_places = len(places) * _ONCE_WORTH < 2 * len(requests)
 
 
 def all_pairs(
