@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import struct
 from collections import Counter
+from collections.abc import Sequence
 from typing import Literal
 
 from protocol import geo
@@ -113,9 +114,7 @@ class Core:
 
     # -- the ledger
 
-    def persist_entries(
-        self, entries: tuple[Signed[LogEntry], ...] | list[Signed[LogEntry]]
-    ) -> list[Action]:
+    def persist_entries(self, entries: Sequence[Signed[LogEntry]]) -> list[Action]:
         return [Persist("entry", entry_key(e.author, e.message.seq), e.raw) for e in entries]
 
     def balance_actions(self) -> list[Action]:

@@ -22,7 +22,7 @@ from protocol.ledger.credit import CreditLine, balances, explain
 from protocol.messages import RideOffer, RideRequest
 from protocol.peer import durable, gossip, publishing, rides
 from protocol.peer import sync as peer_sync
-from protocol.peer.actions import Action, Channel, Persist, Subscribe
+from protocol.peer.actions import Action, Channel, Persist, Subscribe, TimerKey
 from protocol.peer.core import LEDGER_TOPIC, Core
 from protocol.peer.durable import Record
 from protocol.peer.errors import BadCommand
@@ -119,7 +119,7 @@ class Peer:
         """A connection to ``key`` opened (either side dialled): start a ledger sync."""
         return peer_sync.connected(self._core, key)
 
-    def timer_fired(self, key: tuple[str | bytes, ...], now_ms: int) -> list[Action]:
+    def timer_fired(self, key: TimerKey, now_ms: int) -> list[Action]:
         """A timer set by ``SetTimer`` is due; stale, early or unknown keys do nothing."""
         core = self._core
         if not core.due(key, now_ms):

@@ -8,7 +8,7 @@ from protocol.errors import describe
 from protocol.peer import own as own_mod
 from protocol.peer.actions import Action, CancelTimer, Notify, Persist, Publish
 from protocol.peer.core import Core
-from protocol.peer.errors import BadCommand, UnknownId
+from protocol.peer.errors import UnknownId
 from protocol.peer.notices import CandidatesFound, OwnClosed
 from protocol.peer.own import OwnOffer, OwnRequest
 from protocol.ride.states import Role
@@ -20,7 +20,6 @@ Why = Literal["expired", "booked", "withdrawn"]
 def add_offer(core: Core, now_ms: int, **terms: Any) -> tuple[bytes, list[Action]]:
     """Make, sign and publish an offer; it is republished until it expires."""
     own = own_mod.new_offer(core.identity, core.rng, core.params, now_ms=now_ms, **terms)
-    _check_expiry(own.offer.expires_ms, now_ms)
     core.offers[own.offer_id] = own
     out = [*core.subscribe(own.topics), *_publish_offer(core, own, now_ms)]
     found = core.matcher.offer_added(own, core.book.requests)
@@ -32,7 +31,6 @@ def add_offer(core: Core, now_ms: int, **terms: Any) -> tuple[bytes, list[Action
 def add_request(core: Core, now_ms: int, **terms: Any) -> tuple[bytes, list[Action]]:
     """Make, sign and publish a request; it is republished until booked or expired."""
     own = own_mod.new_request(core.identity, core.rng, core.params, now_ms=now_ms, **terms)
-    _check_expiry(own.request.expires_ms, now_ms)
     core.requests[own.request_id] = own
     out = [*core.subscribe([own.topic]), *_publish_request(core, own, now_ms)]
     found = core.matcher.request_added(own, core.book.offers)
@@ -139,8 +137,3 @@ def _persist(kind: Kind, item: OwnOffer | OwnRequest) -> Persist:
     if isinstance(item, OwnOffer):
         return Persist("offer", item.offer_id, own_mod.dump_offer(item))
     return Persist("request", item.request_id, own_mod.dump_request(item))
-
-
-def _check_expiry(expires_ms: int, now_ms: int) -> None:
-    if expires_ms <= now_ms:
-        raise BadCommand(describe("expires_ms", expires_ms, f"must be after now={now_ms}"))
