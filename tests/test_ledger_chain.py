@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from protocol import codec
-from protocol.envelope import Signed, signing_input
+from protocol.envelope import Signed
 from protocol.errors import (
     BadSignature,
     DecodeError,
@@ -20,7 +20,6 @@ from protocol.errors import (
     UnknownVersion,
 )
 from protocol.fields import CostShare, H3Cell
-from protocol.identity import Identity
 from protocol.ledger import wire
 from protocol.ledger.book import AddStatus, Ledger
 from protocol.ledger.chain import MemberLog, open_entry
@@ -43,7 +42,7 @@ from protocol.ledger.errors import (
 from protocol.ledger.receipt import Receipt
 from protocol.ledger.wire import ZERO_HASH, LogEntry, ReceiptHalf
 from protocol.signing import seal
-from tests.strategies import ALICE, BOB, NOW_MS, envelope_of, offer
+from tests.strategies import ALICE, BOB, NOW_MS, envelope, envelope_of, offer
 from tests.test_ledger_fixtures import CAROL, Members, entry, receipt
 
 
@@ -56,14 +55,6 @@ def _two_rides() -> Members:
 
 def _proposal(r: Receipt) -> ReceiptHalf:
     return ReceiptHalf(receipt=r, link_seq=0, link_hash=ZERO_HASH)
-
-
-def _body_with(fields: list[object]) -> bytes:
-    return codec.pack(fields)
-
-
-def _signed_body(author: Identity, body: bytes, kind: str = LogEntry.KIND) -> bytes:
-    return codec.pack([1, kind, body, author.public_key, author.sign(signing_input(kind, body))])
 
 
 def _entry_fields(seq: int, prev: bytes, half: ReceiptHalf) -> list[object]:
@@ -133,21 +124,24 @@ CORRUPTIONS: dict[str, tuple[Corruption, type[RemoteError]]] = {
         InvalidMessage,
     ),
     "unknown_payload_kind": (
-        lambda log: _signed_body(
+        lambda log: envelope(
             ALICE,
-            _body_with([*_entry_fields(3, log.head_id, GOOD_HALF)[:3], "receipt.whole", [1, 2, 3]]),
+            LogEntry.KIND,
+            codec.pack([*_entry_fields(3, log.head_id, GOOD_HALF)[:3], "receipt.whole", [1, 2, 3]]),
         ),
         UnknownPayload,
     ),
     "payload_of_wrong_shape": (
-        lambda log: _signed_body(
-            ALICE, _body_with([*_entry_fields(3, log.head_id, GOOD_HALF)[:4], [1, 2]])
+        lambda log: envelope(
+            ALICE,
+            LogEntry.KIND,
+            codec.pack([*_entry_fields(3, log.head_id, GOOD_HALF)[:4], [1, 2]]),
         ),
         InvalidMessage,
     ),
     "truncated": (lambda log: entry(ALICE, 3, log.head_id, GOOD_HALF)[:-1], DecodeError),
     "oversized": (
-        lambda log: _signed_body(ALICE, b"\x00" * wire.MAX_ENTRY_BYTES),
+        lambda log: envelope(ALICE, LogEntry.KIND, b"\x00" * wire.MAX_ENTRY_BYTES),
         Oversized,
     ),
     "not_a_log_entry": (lambda log: envelope_of(ALICE, offer()), UnknownKind),

@@ -14,8 +14,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from protocol import codec, geo
-from protocol.envelope import Signed, signing_input
+from protocol import geo
+from protocol.envelope import Signed
 from protocol.fields import CostShare, GeoPoint
 from protocol.identity import Identity
 from protocol.ledger.book import Ledger
@@ -24,8 +24,7 @@ from protocol.ledger.cosign import countersign, propose_receipt
 from protocol.ledger.credit import Verdict, explain
 from protocol.ledger.receipt import Receipt
 from protocol.ledger.wire import LogEntry, ReceiptHalf
-from protocol.signing import seal
-from tests.strategies import ALICE, BOB, NOW_MS
+from tests.strategies import ALICE, BOB, NOW_MS, envelope_of
 
 CAROL = Identity.from_seed(bytes([3]) * 32)
 DAVE = Identity.from_seed(bytes([4]) * 32)
@@ -112,11 +111,7 @@ def entry(
 ) -> bytes:
     """A raw entry written by hand, for entries the helpers would refuse to write."""
     message = LogEntry(seq=seq, prev=prev, time_ms=time_ms, payload=half)
-    if signer is None:
-        return seal(author, message).raw
-    body = codec.encode_body(message)
-    signature = signer.sign(signing_input(LogEntry.KIND, body))
-    return codec.pack([1, LogEntry.KIND, body, author.public_key, signature])
+    return envelope_of(author, message, signer=signer)
 
 
 # -- strategies
