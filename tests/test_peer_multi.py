@@ -7,6 +7,8 @@ only listens. Every peer ends with the same ledger and the same balances.
 
 from __future__ import annotations
 
+import pytest
+
 from protocol.fields import CostShare, GeoPoint, TimeWindow
 from protocol.ledger.credit import Verdict
 from protocol.peer.notices import (
@@ -134,8 +136,9 @@ def state_of(node: Node, ride_id: bytes) -> RideState:
     return next(r.state for r in node.peer.rides() if r.ride_id == ride_id)
 
 
-def test_pooled_ride_cancelled_ride_and_every_peer_agrees() -> None:
-    net, rides = run_city(seed=1)
+@pytest.mark.parametrize("seed", [1, 2, 7])
+def test_pooled_ride_cancelled_ride_and_every_peer_agrees(seed: int) -> None:
+    net, rides = run_city(seed)
     driver = net["driver"]
 
     # One offer carried both riders at once: their rides overlap in time.
@@ -197,6 +200,8 @@ def test_the_same_seed_plays_out_the_same() -> None:
     b, rides_b = run_city(seed=3)
     assert rides_a == rides_b
     assert _story(a) == _story(b)
+    # Every action, every byte published or sent, in the same order at the same times.
+    assert a.trace == b.trace
     assert {n: x.peer.balances() for n, x in a.nodes.items()} == {
         n: x.peer.balances() for n, x in b.nodes.items()
     }
