@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 from protocol.identity import Identity
+from protocol.ledger.chain import MemberLog
+from protocol.ledger.cosign import propose_receipt
 from protocol.ledger.wire import ForkProof, SyncEntries
 from protocol.peer.actions import Action, Notify, Persist, Publish, Send
 from protocol.peer.core import LEDGER_TOPIC
@@ -84,3 +86,28 @@ def test_two_entries_at_one_seq_are_a_fork_told_and_gossiped() -> None:
     bogus = seal(RELAY, ForkProof(honest.raw, honest.raw)).raw
     verdict = other.validate_gossip(LEDGER_TOPIC, bogus, NOW_MS)
     assert isinstance(verdict, Rejected) and verdict.reason == "not_a_fork"
+
+
+def test_peers_holding_two_branches_of_a_forked_log_both_find_the_fork() -> None:
+    """Alice signed two different entry 2s; one peer holds entries 1, 2a, 3a and the
+    other 1, 2b. The second's sync looks back from 3a (wrong_prev) to 2a: a fork."""
+    first = MemberLog(ALICE.public_key)
+    e1 = propose_receipt(ALICE, first, receipt(ALICE, BOB, ride_id=b"\x01" * 16), NOW_MS)
+    second = MemberLog(ALICE.public_key)
+    second.append(e1)
+    e2a = propose_receipt(ALICE, first, receipt(ALICE, BOB, ride_id=b"\x02" * 16), NOW_MS)
+    e3a = propose_receipt(ALICE, first, receipt(ALICE, BOB, ride_id=b"\x03" * 16), NOW_MS)
+    e2b = propose_receipt(ALICE, second, receipt(ALICE, CAROL, ride_id=b"\x04" * 16), NOW_MS)
+
+    net = Net()
+    a = net.add("a", 1)
+    b = net.add("b", 2)
+    net.run("a", fed(a.peer, [e1.raw, e2a.raw, e3a.raw]))
+    net.run("b", fed(b.peer, [e1.raw, e2b.raw]))
+    net.run_for(15 * 60_000)
+    for node in (a, b):
+        assert node.peer.ledger.fork_seq(ALICE.public_key) == 2, node.name
+        told = [n for _, n in node.notes if isinstance(n, ForkFound)]
+        assert told == [ForkFound(ALICE.public_key, 2)], node.name
+    assert b.peer.rejected().get(("sync", "wrong_prev"), 0) >= 1
+    assert a.peer.balances() == b.peer.balances()

@@ -15,7 +15,7 @@ from protocol.errors import RemoteError, describe
 from protocol.fields import PublicKey
 from protocol.ledger.book import AddStatus
 from protocol.ledger.chain import open_entry
-from protocol.ledger.cosign import countersign, propose_receipt
+from protocol.ledger.cosign import agreement_entry, proposal_entry
 from protocol.ledger.wire import LogEntry
 from protocol.peer import journal, publishing
 from protocol.peer import sync as peer_sync
@@ -333,20 +333,23 @@ def _ended(core: Core, ride: Ride, now_ms: int) -> list[Action]:
 def _sign(
     core: Core, ride: Ride, a: hs.SignReceipt, now_ms: int, out: list[Action]
 ) -> list[hs.Action]:
-    """Write this party's receipt half into its own log, persist it, then let the ride send it."""
+    """Sign this party's receipt half as its log's next entry; once the handshake takes it,
+    append and persist it, and only then let the ride send it (docs/handshake.md §7.8)."""
     log = core.ledger.own_log(core.me)
-    if a.proposal is None:
-        entry = propose_receipt(core.identity, log, a.receipt, now_ms)
-    else:
-        try:
-            entry = countersign(core.identity, log, a.proposal, now_ms, expected=a.receipt)
-        except RemoteError as exc:
-            out.append(core.reject("ride", exc))
-            return journal.step(ride, "cancel", now_ms, CancelReason.DISPUTED)
+    try:
+        if a.proposal is None:
+            entry = proposal_entry(core.identity, log, a.receipt, now_ms)
+        else:
+            entry = agreement_entry(core.identity, log, a.proposal, now_ms, expected=a.receipt)
+    except RemoteError as exc:
+        out.append(core.reject("ride", exc))
+        return journal.step(ride, "cancel", now_ms, CancelReason.DISPUTED)
+    op = "receipt_proposed" if a.proposal is None else "receipt_countersigned"
+    then = journal.step(ride, op, now_ms, entry.raw)
+    log.append(entry)
     out.extend(core.persist_entries([entry]))
     out.extend(peer_sync.log_changed(core, now_ms))
-    op = "receipt_proposed" if a.proposal is None else "receipt_countersigned"
-    return journal.step(ride, op, now_ms, entry.raw)
+    return then
 
 
 def recheck(core: Core, ride: Ride) -> None:

@@ -124,6 +124,11 @@ def entries_received(
         remote = state.remote.get(peer)
         if remote:
             out += _ask(core, state, peer, remote, now_ms, again=True)
+    # The peer's copy of a log differs further back: ask it for the earlier entry
+    # (docs/ledger.md §10.5, step 5), until the fork shows.
+    out += [
+        Send(peer, "sync", seal(core.identity, w).raw) for w in sync.want_messages(report.refetch)
+    ]
     return out
 
 
