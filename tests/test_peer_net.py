@@ -5,7 +5,8 @@
 topic after ``latency_ms`` (through ``validate_gossip`` first, as a libp2p
 validator would), ``Send`` reaches its one recipient (a first stream between
 two peers calls ``peer_connected`` on both ends), ``SetTimer`` fires once at
-its time unless replaced or cancelled, ``Persist`` writes a dict, and
+its time unless replaced or cancelled (streams, connections and timers
+arrive through ``Peer.handle`` as events), ``Persist`` writes a dict, and
 ``Notify`` is recorded. No real network, no clock: runs are deterministic.
 """
 
@@ -34,6 +35,7 @@ from protocol.peer.actions import (
     Unsubscribe,
 )
 from protocol.peer.core import entry_key
+from protocol.peer.events import PeerConnected, StreamReceived, TimerFired
 from protocol.peer.gossip import Accepted
 from protocol.peer.notices import Notification
 from protocol.peer.params import PeerParams
@@ -208,13 +210,13 @@ class Net:
         key, channel, data = sender.peer.public_key, action.channel, action.data
 
         def deliver() -> None:
-            self.execute(to, to.peer.stream_received(key, channel, data, self.now_ms))
+            self.execute(to, to.peer.handle(StreamReceived(self.now_ms, key, channel, data)))
 
         self.at(self.now_ms + self.latency_ms, deliver)
 
     def _connect(self, node: Node, other: Node) -> Callable[[], None]:
         def connect() -> None:
-            self.execute(node, node.peer.peer_connected(other.peer.public_key, self.now_ms))
+            self.execute(node, node.peer.handle(PeerConnected(self.now_ms, other.peer.public_key)))
 
         return connect
 
@@ -223,7 +225,7 @@ class Net:
             if node.timers.get(key) != at_ms:
                 return  # replaced or cancelled
             del node.timers[key]
-            self.execute(node, node.peer.timer_fired(key, self.now_ms))
+            self.execute(node, node.peer.handle(TimerFired(self.now_ms, key)))
 
         return fire
 

@@ -26,6 +26,7 @@ from protocol.peer.actions import Action, Channel, Persist, Subscribe, TimerKey
 from protocol.peer.core import LEDGER_TOPIC, Core
 from protocol.peer.durable import Record
 from protocol.peer.errors import BadCommand
+from protocol.peer.events import Event, GossipReceived, PeerConnected, StreamReceived, TimerFired
 from protocol.peer.gossip import Verdict
 from protocol.peer.notices import Match
 from protocol.peer.own import OwnOffer, OwnRequest
@@ -139,6 +140,17 @@ class Peer:
                 core.set_timer(SWEEP_TIMER, now_ms + core.params.sweep_ms),
             ]
         return []
+
+    def handle(self, event: Event) -> list[Action]:
+        """Any network or clock input given as data (``protocol.peer.events``)."""
+        if isinstance(event, GossipReceived):
+            return self.gossip_received(event.topic, event.data, event.now_ms)
+        if isinstance(event, StreamReceived):
+            return self.stream_received(event.from_key, event.channel, event.data, event.now_ms)
+        if isinstance(event, PeerConnected):
+            return self.peer_connected(event.key, event.now_ms)
+        assert isinstance(event, TimerFired)
+        return self.timer_fired(event.key, event.now_ms)
 
     # -- user commands: own offers and requests
 
