@@ -32,6 +32,14 @@ class RequestColumns:
         self.start_ms = np.array([r.window.start_ms for r in requests], dtype=np.int64)
         self.end_ms = np.array([r.window.end_ms for r in requests], dtype=np.int64)
         self.seats = np.array([r.seats for r in requests], dtype=np.int64)
+        # Sharing pays only when places repeat: coarse cells do, revealed points do not.
+        self.places_repeat = False
+        self.p_place = self.q_place = self.p_reach_key = self.q_reach_key = np.zeros(0, np.int64)
+        if (self.pr > 0).any() or (self.qr > 0).any():
+            self._key_places(requests)
+
+    def _key_places(self, requests: Sequence[OpenRequest]) -> None:
+        """Number equal places, and equal (place, walk), so repeated ones are computed once."""
         places: dict[tuple[float, float, float], int] = {}
         reaches: dict[tuple[float, float, float, int], int] = {}
         keys = []
@@ -47,7 +55,6 @@ class RequestColumns:
         ids = np.array(keys, dtype=np.int64).reshape(-1, 2, 2)
         self.p_place, self.q_place = ids[:, 0, 0], ids[:, 1, 0]
         self.p_reach_key, self.q_reach_key = ids[:, 0, 1], ids[:, 1, 1]
-        # Sharing pays only when places repeat: coarse cells do, revealed points do not.
         self.places_repeat = len(places) <= ONCE_WORTH * 2 * len(requests)
 
 

@@ -151,29 +151,35 @@ class OfferIndex:
             keep = (req.seats[ri] <= self._seats[oj]) & (req.end_ms[ri] >= self._start_ms[oj])
             keep &= req.start_ms[ri] <= self._reach_end_ms[oj]
             ri, oj = ri[keep], oj[keep]
-            keep = self._near_piece(oj, req.px[ri], req.py[ri], reach_p[ri])
-            ri, oj = ri[keep], oj[keep]
-            keep = self._near_piece(oj, req.qx[ri], req.qy[ri], reach_q[ri])
+            near = self._near_pieces(oj, req.px[ri], req.py[ri], reach_p[ri])
+            keep = near.any(axis=1)
+            ri, oj, first = ri[keep], oj[keep], np.argmax(near[keep], axis=1)
+            near = self._near_pieces(oj, req.qx[ri], req.qy[ri], reach_q[ri])
+            last = near.shape[1] - 1 - np.argmax(near[:, ::-1], axis=1)
+            # Pieces run in route order; a drop-off only near pieces before every piece
+            # the pickup is near cannot come after it (docs/matching.md §7).
+            keep = near.any(axis=1) & (last >= first)
             found_r.append(ri[keep])
             found_o.append(oj[keep])
         if not found_r:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return np.concatenate(found_r), np.concatenate(found_o)
 
-    def _near_piece(
+    def _near_pieces(
         self, oj: IntArray, x: FloatArray, y: FloatArray, reach: FloatArray
     ) -> BoolArray:
-        """Whether each point is within ``reach`` plus the corridor of a piece's box.
+        """``(pairs, PIECES)``: whether each point is within ``reach`` plus the corridor of each
+        piece's box.
 
-        A route lies inside its pieces' boxes, so it is no nearer than the
-        nearest box: pairs failing this fail the corridor check too.
+        A route piece lies inside its box, so it is no nearer than the box:
+        a place can meet the route only on pieces marked near.
         """
         min_x, min_y, max_x, max_y = (side[oj] for side in self._pieces)
         x, y = x[:, None], y[:, None]
         dx = np.maximum(np.maximum(min_x - x, x - max_x), 0.0)
         dy = np.maximum(np.maximum(min_y - y, y - max_y), 0.0)
-        limit = reach + self._slack_m[oj]
-        return np.asarray((dx * dx + dy * dy).min(axis=1) <= limit * limit)
+        limit = (reach + self._slack_m[oj])[:, None]
+        return np.asarray(dx * dx + dy * dy <= limit * limit)
 
     # -- stage 2: the rule, on arrays of pairs
 
@@ -184,7 +190,9 @@ class OfferIndex:
         corridor = self._corridor_m
         walk = req.walk
         # Pickup first: most box-near pairs fail it, and the drop-off need not be computed.
-        p_dist, p_along = self._nearest(req.p_place, req.places_repeat, ri, oj, req.px, req.py)
+        p_dist, p_along = self._nearest(
+            req.p_place if req.places_repeat else None, ri, oj, req.px, req.py
+        )
         p_off = np.maximum(0.0, p_dist - req.pr[ri])
         keep = p_off - walk[ri] <= corridor[oj]
         ri, oj, p_dist, p_along, p_off = (
@@ -194,7 +202,9 @@ class OfferIndex:
             p_along[keep],
             p_off[keep],
         )
-        q_dist, q_along = self._nearest(req.q_place, req.places_repeat, ri, oj, req.qx, req.qy)
+        q_dist, q_along = self._nearest(
+            req.q_place if req.places_repeat else None, ri, oj, req.qx, req.qy
+        )
         q_off = np.maximum(0.0, q_dist - req.qr[ri])
         keep = q_off - walk[ri] <= corridor[oj]
         ri, oj, p_dist, p_along, p_off = (
@@ -207,11 +217,11 @@ class OfferIndex:
         q_dist, q_along, q_off = q_dist[keep], q_along[keep], q_off[keep]
 
         p_lo, p_hi = self._reach(
-            req.p_reach_key[ri], req.places_repeat, oj,
+            req.p_reach_key[ri] if req.places_repeat else None, oj,
             req.px[ri], req.py[ri], req.pr[ri], p_dist, p_along, walk[ri],
         )  # fmt: skip
         q_hi = self._reach(
-            req.q_reach_key[ri], req.places_repeat, oj,
+            req.q_reach_key[ri] if req.places_repeat else None, oj,
             req.qx[ri], req.qy[ri], req.qr[ri], q_dist, q_along, walk[ri],
         )[1]  # fmt: skip
         keep = (q_hi > p_lo) & (q_hi - p_lo >= p.min_shared_m)
@@ -309,15 +319,18 @@ class OfferIndex:
 
     def _nearest(
         self,
-        place: IntArray,
-        shared: bool,
+        place: IntArray | None,
         ri: IntArray,
         oj: IntArray,
         x: FloatArray,
         y: FloatArray,
     ) -> tuple[FloatArray, FloatArray]:
-        """Distance and position along for each pair's place (by request) and route."""
-        once = Once.of(place[ri] * len(self.offers) + oj) if shared else None
+        """Distance and position along for each pair's place and route.
+
+        ``place`` numbers each request's place when places repeat (``None`` when
+        they do not); each distinct (place, route) is then computed once.
+        """
+        once = None if place is None else Once.of(place[ri] * len(self.offers) + oj)
         if once is None:
             return self._segments.nearest(oj, x[ri], y[ri])
         rows = ri[once.first]
@@ -326,8 +339,7 @@ class OfferIndex:
 
     def _reach(
         self,
-        key: IntArray,
-        shared: bool,
+        key: IntArray | None,
         oj: IntArray,
         x: FloatArray,
         y: FloatArray,
@@ -338,15 +350,15 @@ class OfferIndex:
     ) -> tuple[FloatArray, FloatArray]:
         """Stretch of route each place could meet: one point for exact places.
 
-        ``key`` names (place, walk) per pair: pairs that share it and a route
-        share the answer.
+        ``key`` numbers (place, walk) per pair when places repeat: pairs that
+        share it and a route share the answer.
         """
         lo, hi = along.copy(), along.copy()
         coarse = np.flatnonzero(radius > 0)
         if len(coarse) == 0:
             return lo, hi
         oc = oj[coarse]
-        once = Once.of(key[coarse] * len(self.offers) + oc) if shared else None
+        once = None if key is None else Once.of(key[coarse] * len(self.offers) + oc)
         pick = coarse if once is None else coarse[once.first]
         op = oj[pick]
         # An exact point in the disc meets the route within rho of the centre (rule.stop_fit).
