@@ -35,6 +35,9 @@ SAMPLE = 300
 COARSE_SAMPLE = 100
 #: How far riders will walk: apps offer a few settings, not any number.
 WALK_PRESETS_M = (300, 500, 800)
+NAIVE_SAMPLE = 1_000
+#: What a peer shows a rider: the best few, not every coarse candidate.
+TOP = 10
 
 T = TypeVar("T")
 
@@ -113,6 +116,8 @@ def _scale(
     sample: int | None,
     repeat: int,
     batch: bool,
+    naive: bool = False,
+    limited: bool = False,
 ) -> list[Result]:
     index = OfferIndex(offer_list)
     runs = []
@@ -137,6 +142,19 @@ def _scale(
             f"{label}.candidates_per_request_vs_{name}", per_request, oracle_per_request, "count"
         ),
     ]
+    if limited:
+        top_s, _ = _timed(lambda: index.candidates_many(request_list, limit=TOP))
+        results.append(compare(f"{label}.candidates_many_top{TOP}_vs_all", top_s, many_s, "s"))
+    if naive:
+        naive_s = _naive_pickup_query_s(offer_list, request_list, rng)
+        results.append(
+            compare(
+                f"{label}.candidates_many_vs_naive_dwithin_pickups_sampled{NAIVE_SAMPLE}_scaled",
+                many_s,
+                naive_s,
+                "s",
+            )
+        )
     if batch:
         batch_s, assignment = _timed(lambda: match_batch(offer_list, request_list))
         matched = len(request_list) - len(assignment.unmatched)
@@ -151,6 +169,23 @@ def _scale(
     return results
 
 
+def _naive_pickup_query_s(
+    offer_list: Sequence[OpenOffer], request_list: Sequence[OpenRequest], rng: random.Random
+) -> float:
+    """The first step of the naive index (DESIGN.md: ~3.5 s there), as a same-machine reference.
+
+    An STRtree of whole routes queried with ``dwithin`` at the widest corridor,
+    pickups only: a lower bound on the naive pipeline, which then repeats it
+    for drop-offs and evaluates the pairs. Timed on a sample, scaled.
+    """
+    tree = shapely.STRtree([o.route for o in offer_list])
+    widest_m = max(o.max_detour_m for o in offer_list) / 2.6 + max(WALK_PRESETS_M)
+    chosen = rng.sample(list(request_list), NAIVE_SAMPLE)
+    points = shapely.points([(r.pickup.x_m, r.pickup.y_m) for r in chosen])
+    query_s, _ = _timed(lambda: tree.query(points, predicate="dwithin", distance=widest_m))
+    return query_s * len(request_list) / NAIVE_SAMPLE
+
+
 def run() -> list[Result]:
     rng = random.Random(7)
     big_offers = offers(rng, 10_000)
@@ -159,8 +194,17 @@ def run() -> list[Result]:
     ex, co = big_exact, big_coarse
     return [
         *_scale("exact_1k", small_offers, ex[:1_000], rng, sample=None, repeat=3, batch=False),
-        *_scale("exact_10k", big_offers, ex, rng, sample=SAMPLE, repeat=2, batch=True),
+        *_scale("exact_10k", big_offers, ex, rng, sample=SAMPLE, repeat=2, batch=True, naive=True),
         *_scale("coarse_r7_1k", small_offers, co[:1_000], rng, sample=None, repeat=3, batch=False),
         # Coarse at 10k is measured once: ~130 candidates a request make it slow (see docs).
-        *_scale("coarse_r7_10k", big_offers, co, rng, sample=COARSE_SAMPLE, repeat=1, batch=False),
+        *_scale(
+            "coarse_r7_10k",
+            big_offers,
+            co,
+            rng,
+            sample=COARSE_SAMPLE,
+            repeat=1,
+            batch=False,
+            limited=True,
+        ),  # fmt: skip
     ]
