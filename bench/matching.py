@@ -206,5 +206,5 @@ def run() -> list[Result]:
             repeat=1,
             batch=False,
             limited=True,
-        ),  # fmt: skip
+        ),
     ]
