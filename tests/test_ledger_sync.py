@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocol import codec
 from protocol.envelope import Signed
-from protocol.errors import BadSignature, DecodeError
+from protocol.errors import BadSignature, DecodeError, RemoteError
 from protocol.fields import MessageId, PublicKey
 from protocol.identity import Identity
 from protocol.ledger import sync
@@ -21,7 +21,7 @@ from protocol.ledger.errors import Unchained
 from protocol.ledger.wire import (
     MAX_BATCH,
     MAX_HEADS,
-    SYNC_LIMITS,
+    MAX_SYNC_BYTES,
     LogEntry,
     SyncEntries,
     SyncHeads,
@@ -29,6 +29,7 @@ from protocol.ledger.wire import (
     Want,
 )
 from protocol.messages import Message
+from protocol.ride.messages import Accept
 from protocol.signing import seal
 from tests.strategies import ALICE, BOB, NOW_MS
 from tests.test_ledger_fixtures import Members, entry, histories, ledger_of, receipt
@@ -37,14 +38,8 @@ FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 
 
 def _over_the_wire(sender: Identity, messages: list[Message]) -> list[Message]:
-    """Seal, encode, decode: what the receiving side of a sync stream gets."""
-    out = []
-    for m in messages:
-        raw = seal(sender, m).raw
-        assert len(raw) <= SYNC_LIMITS.max_bytes
-        env = codec.decode_envelope(raw, SYNC_LIMITS)
-        out.append(codec.decode_body(env.kind, env.body, SYNC_LIMITS))
-    return out
+    """Seal and open: what the receiving side of a sync stream gets."""
+    return [sync.open_sync_message(seal(sender, m).raw).message for m in messages]
 
 
 def _pull(dst: Ledger, src: Ledger, limit: int) -> sync.ApplyReport:
@@ -203,6 +198,32 @@ def test_peers_holding_different_branches_walk_back_to_the_lowest_fork() -> None
     assert a.fork_seq(ALICE.public_key) == 2
     b.add_fork(a.forks[ALICE.public_key])  # as gossiped
     assert balances(a) == balances(b)
+
+
+def test_a_sync_frame_opens_only_if_bounded_signed_and_of_a_sync_kind() -> None:
+    members = Members(ALICE, BOB)
+    proposal, _ = members.ride(ALICE, BOB)
+    heads = sync.heads_messages(sync.heads(ledger_of(members.raw_entries())))[0]
+    for message in (heads, SyncWant((Want(ALICE.public_key, 1),)), SyncEntries((proposal.raw,))):
+        sealed = seal(BOB, message)
+        opened = sync.open_sync_message(sealed.raw)
+        assert (opened.message, opened.author) == (message, BOB.public_key)
+        assert opened.message_id == sealed.message_id
+
+    def reason(raw: bytes) -> str:
+        with pytest.raises(RemoteError) as caught:
+            sync.open_sync_message(raw)
+        return caught.value.reason
+
+    raw = seal(BOB, heads).raw
+    flipped = raw[:-1] + bytes([raw[-1] ^ 1])
+    too_big = seal(BOB, SyncEntries((bytes(MAX_SYNC_BYTES // 2),) * 2)).raw
+    # A log entry travels inside sync.entries, never as a frame of its own (SPEC §10.4).
+    assert reason(proposal.raw) == "unknown_kind"
+    assert reason(seal(BOB, Accept(bytes(16), 0)).raw) == "unknown_kind"
+    assert reason(flipped) == "bad_signature"
+    assert reason(raw[:-1]) == "decode"
+    assert reason(too_big) == "oversized"
 
 
 def _at(log: MemberLog, seq: int) -> Signed[LogEntry]:

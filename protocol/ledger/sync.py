@@ -2,8 +2,9 @@
 
 A sync round between two peers: each sends ``sync.heads``; each answers the
 other's heads with ``sync.want`` (``wants``); each answers a want with
-``sync.entries`` batches (``entries_for``); each applies what it receives
-(``apply``). The shell runs the stream; nothing here does I/O.
+``sync.entries`` batches (``entries_for``); each opens every frame it receives
+(``open_sync_message``) and applies the entries (``apply``). The shell runs
+the stream; nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -11,17 +12,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from protocol.codec import check_header, decode_body, decode_envelope
 from protocol.envelope import Signed
-from protocol.errors import RemoteError, describe
+from protocol.errors import Oversized, RemoteError, describe
 from protocol.fields import MessageId, PublicKey
-from protocol.identity import member_id
+from protocol.identity import member_id, verify
 from protocol.ledger.book import AddStatus, Ledger, Rejected
 from protocol.ledger.chain import parse_entry, verify_parsed
 from protocol.ledger.errors import Unchained, WrongPrev
 from protocol.ledger.wire import (
     MAX_BATCH,
     MAX_HEADS,
+    MAX_SYNC_BYTES,
     MAX_WANTS,
+    SYNC_KINDS,
+    SYNC_LIMITS,
     ForkProof,
     Head,
     LogEntry,
@@ -30,6 +35,7 @@ from protocol.ledger.wire import (
     SyncWant,
     Want,
 )
+from protocol.messages import Message
 
 #: Each author's last chained entry: ``author -> (seq, entry id)``.
 Heads = Mapping[PublicKey, tuple[int, MessageId]]
@@ -170,6 +176,22 @@ def _look_back(ledger: Ledger, back: dict[PublicKey, int], author: PublicKey, se
 
 
 # -- messages of the sync stream
+
+
+def open_sync_message(data: bytes) -> Signed[Message]:
+    """Size, decode, sync kinds only, signature: one frame of a sync stream (SPEC §10.4).
+
+    Raises the ``RemoteError`` of the first step that fails, like
+    ``protocol.ride.validation.open_ride_message``; the entries inside a
+    ``sync.entries`` frame are opened one by one later, by ``apply``.
+    """
+    if len(data) > MAX_SYNC_BYTES:
+        raise Oversized(describe("message", f"<{len(data)} bytes>", f"limit is {MAX_SYNC_BYTES}"))
+    env = decode_envelope(data, SYNC_LIMITS)
+    check_header(env, SYNC_KINDS)
+    message = decode_body(env.kind, env.body, SYNC_LIMITS)
+    verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
+    return Signed(message=message, author=env.author, message_id=env.message_id, raw=data)
 
 
 def heads_messages(local: Heads) -> list[SyncHeads]:

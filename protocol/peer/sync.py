@@ -9,23 +9,11 @@ answers make progress. Entries are verified one by one (``sync.apply``).
 
 from __future__ import annotations
 
-from protocol.codec import check_header, decode_body, decode_envelope
-from protocol.envelope import Signed
-from protocol.errors import Oversized, RemoteError, describe
+from protocol.errors import RemoteError, describe
 from protocol.fields import MessageId, PublicKey
-from protocol.identity import verify
 from protocol.ledger import sync
 from protocol.ledger.forks import Fork, verify_fork
-from protocol.ledger.wire import (
-    MAX_SYNC_BYTES,
-    SYNC_KINDS,
-    SYNC_LIMITS,
-    ForkProof,
-    SyncEntries,
-    SyncHeads,
-    SyncWant,
-)
-from protocol.messages import Message
+from protocol.ledger.wire import ForkProof, SyncEntries, SyncHeads, SyncWant
 from protocol.peer.actions import Action, Notify, Publish, Send
 from protocol.peer.core import LEDGER_TOPIC, Core
 from protocol.peer.errors import WrongSender
@@ -39,17 +27,6 @@ ASK_AGAIN_MS = 10_000
 MAX_REMOTES = 1_024
 
 Heads = dict[PublicKey, tuple[int, MessageId]]
-
-
-def open_sync_message(data: bytes) -> Signed[Message]:
-    """Size, decode, sync kinds only, signature: one frame of a sync stream."""
-    if len(data) > MAX_SYNC_BYTES:
-        raise Oversized(describe("message", f"<{len(data)} bytes>", f"limit is {MAX_SYNC_BYTES}"))
-    env = decode_envelope(data, SYNC_LIMITS)
-    check_header(env, SYNC_KINDS)
-    message = decode_body(env.kind, env.body, SYNC_LIMITS)
-    verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
-    return Signed(message=message, author=env.author, message_id=env.message_id, raw=data)
 
 
 class SyncState:
@@ -82,7 +59,7 @@ def stream_received(
 ) -> list[Action]:
     """One frame of a sync stream from ``peer``; bad input is counted, never raised."""
     try:
-        signed = open_sync_message(data)
+        signed = sync.open_sync_message(data)
         if signed.author != peer:
             raise WrongSender(describe("Envelope.author", signed.author.hex()[:16], "not the peer"))
     except RemoteError as exc:
