@@ -140,6 +140,10 @@ def cell_center(cell: H3Cell) -> GeoPoint:
     return GeoPoint.from_degrees(lat, lon)
 
 
+#: Added to a cell's measured circumradius: edges are geodesic arcs, not chords.
+CELL_DISC_MARGIN_M = 1.0
+
+
 @lru_cache(maxsize=32)
 def cell_radius_m(resolution: int) -> float:
     """An upper bound on centre-to-vertex distance of any cell at ``resolution``.
@@ -261,6 +265,20 @@ class LocalProjection:
         lonlat = route.lonlat_degrees()
         x, y = self.to_metres(lonlat[:, 0], lonlat[:, 1])
         return np.column_stack((x, y))
+
+    def cell_disc(self, cell: H3Cell) -> tuple[float, float, float]:
+        """``(x, y, radius_m)``: the smallest disc about the cell's centre holding the cell.
+
+        Measured in this frame from the cell's own vertices, plus 1 m for the
+        bulge of geodesic edges and rounding; about half the worst-case
+        ``cell_radius_m`` of the resolution, so coarse matching (SPEC §6)
+        promises far fewer rides the exact points then break.
+        """
+        cx, cy = self.point_xy(cell_center(cell))
+        boundary = np.array(h3i.cell_to_boundary(cell), dtype=np.float64)
+        x, y = self.to_metres(boundary[:, 1], boundary[:, 0])
+        radius = float(np.max(np.hypot(x - cx, y - cy)))
+        return cx, cy, radius + CELL_DISC_MARGIN_M
 
     def point_xy(self, point: GeoPoint) -> tuple[float, float]:
         x, y = self.to_metres(np.array([point.lon]), np.array([point.lat]))

@@ -166,5 +166,4 @@ def _place(
         return Place(xy[0], xy[1], 0.0)
     lon, lat = projection.to_degrees(np.array([xy[0]]), np.array([xy[1]]))
     cell = geo.cell_of(GeoPoint.from_degrees(float(lat[0]), float(lon[0])), resolution)
-    x, y = projection.point_xy(geo.cell_center(cell))
-    return Place(x, y, geo.cell_radius_m(resolution))
+    return Place(*projection.cell_disc(cell))

@@ -332,3 +332,35 @@ def test_spherical_lengths_do_not_call_numpy_trigonometry(monkeypatch: pytest.Mo
     for name in ("sin", "cos", "arcsin", "arctan2", "power", "exp", "log"):
         monkeypatch.setattr(np, name, forbidden)
     geo.spherical_segment_lengths_m(strategies.CITY_ROUTE.coords_e6().astype(np.int64))
+
+
+@FAST
+@given(
+    st.floats(-60, 60),
+    st.floats(-179, 179),
+    st.integers(5, 9),
+    st.floats(-0.2, 0.2),
+    st.floats(-0.2, 0.2),
+)
+def test_a_cells_disc_holds_the_whole_cell_and_is_tight(
+    lat: float, lon: float, resolution: int, dlat: float, dlon: float
+) -> None:
+    cell = geo.cell_of(GeoPoint.from_degrees(lat, lon), resolution)
+    # The area's frame may be centred some way off, as a peer's home is.
+    projection = geo.LocalProjection.around(GeoPoint.from_degrees(lat + dlat, lon + dlon))
+    cx, cy, radius = projection.cell_disc(cell)
+    # Points of the cell: those H3 maps to it, from a grid over the disc's square.
+    span = np.linspace(-radius, radius, 41)
+    gx, gy = np.meshgrid(cx + span, cy + span)
+    lons, lats = projection.to_degrees(gx.ravel(), gy.ravel())
+    mine = np.array(
+        [h3i.latlng_to_cell(a, o, resolution) == cell for a, o in zip(lats, lons, strict=True)]
+    )
+    assert mine.sum() > 100  # the grid really samples the cell
+    x, y = projection.to_metres(
+        np.append(lons[mine], [v[1] for v in h3i.cell_to_boundary(cell)]),
+        np.append(lats[mine], [v[0] for v in h3i.cell_to_boundary(cell)]),
+    )
+    assert float(np.max(np.hypot(x - cx, y - cy))) <= radius
+    # Tight: well under the resolution-wide bound the disc used to be.
+    assert radius <= 0.6 * geo.cell_radius_m(resolution)

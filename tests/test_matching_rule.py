@@ -208,7 +208,8 @@ def test_a_rider_along_ibn_gabirol_matches_the_real_offer() -> None:
         strategies.BOB.public_key,
         projection,
     )
-    assert gossiped.pickup.radius_m == geo.cell_radius_m(7)
+    assert gossiped.pickup.radius_m == projection.cell_disc(geo.cell_of(pickup))[2]
+    assert gossiped.pickup.contains(*projection.point_xy(pickup))
     fits(o, gossiped)
 
     exact = gossiped.revealed(pickup, dropoff, projection)

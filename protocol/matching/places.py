@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import shapely  # type: ignore[import-untyped]  # no stubs; see docs/matching.md
 
-from protocol import geo
 from protocol.errors import BadGeometry, describe
 from protocol.fields import CostShare, GeoPoint, H3Cell, TimeWindow
 from protocol.geo import LocalProjection
@@ -139,5 +138,4 @@ class OpenRequest:
 
 
 def _cell_place(cell: H3Cell, projection: LocalProjection) -> Place:
-    x, y = projection.point_xy(geo.cell_center(cell))
-    return Place(x, y, geo.cell_radius_m(geo.cell_resolution(cell)))
+    return Place(*projection.cell_disc(cell))
