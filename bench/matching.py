@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import numpy as np
-import shapely  # type: ignore[import-untyped]
+import shapely
 
 from bench.report import Result, compare
 from protocol import geo

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
-import shapely  # type: ignore[import-untyped]  # no stubs yet
+import shapely
 
 from protocol import geo
 from protocol.fields import CostShare, GeoPoint, TimeWindow

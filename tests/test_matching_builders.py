@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import shapely  # type: ignore[import-untyped]
+import shapely
 from hypothesis import strategies as st
 
 from protocol.fields import CostShare, TimeWindow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-import shapely  # type: ignore[import-untyped]
+import shapely
 from hypothesis import HealthCheck, given, settings
 
 from protocol.errors import LocalError

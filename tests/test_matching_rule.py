@@ -6,7 +6,7 @@ import dataclasses
 import math
 
 import pytest
-import shapely  # type: ignore[import-untyped]
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

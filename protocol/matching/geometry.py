@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import shapely  # type: ignore[import-untyped]  # no stubs; see docs/matching.md
+import shapely
 
 from protocol.errors import BadGeometry, describe
 

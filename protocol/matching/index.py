@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import shapely  # type: ignore[import-untyped]  # no stubs; see docs/matching.md
+import shapely
 
 from protocol.errors import LocalError, describe
 from protocol.matching.columns import Once, RequestColumns, collection_paused
@@ -93,7 +93,8 @@ class OfferIndex:
             if len(chunk) == 0:
                 continue
             part = np.sort(chunk)
-            tree = shapely.STRtree(shapely.box(*boxes[part].T))
+            b = boxes[part]
+            tree = shapely.STRtree(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
             first_ms = int(self._start_ms[part].min())
             last_ms = int(self._reach_end_ms[part].max())
             out.append(_Bucket(tree, part, first_ms, last_ms))

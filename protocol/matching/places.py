@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import shapely  # type: ignore[import-untyped]  # no stubs; see docs/matching.md
+import shapely
 
 from protocol.errors import BadGeometry, describe
 from protocol.fields import CostShare, GeoPoint, H3Cell, TimeWindow

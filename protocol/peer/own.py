@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import shapely  # type: ignore[import-untyped]  # no stubs; see docs/matching.md
+import shapely
 
 from protocol import geo
 from protocol.codec import decode_body, decode_envelope
