@@ -159,8 +159,9 @@ def _show_matching(console: Console, r: wt.Result) -> None:
     if r.assignment.unmatched:
         console.print("Unmatched: " + ", ".join(n[q] for q in r.assignment.unmatched))
     console.print(
-        "\nNext: the handshake (propose, accept, PIN at pickup) and co-signed receipts "
-        "come with the sans-IO Peer; `lazooz demo` will run it over real libp2p nodes."
+        "\nAfter a match, the ride handshake (propose, accept, reveal, PIN at pickup), "
+        "co-signed receipts and credit run in the Peer core (SPEC §7-§11); the node "
+        "will run them between real daemons."
     )
 
 
