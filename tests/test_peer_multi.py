@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocol.fields import CostShare, GeoPoint, TimeWindow
+from protocol.fields import GeoPoint
 from protocol.ledger.credit import Verdict
 from protocol.peer.notices import (
     BalanceChanged,
@@ -22,9 +22,7 @@ from protocol.ride.actions import Notice
 from protocol.ride.messages import CancelReason
 from protocol.ride.states import RideState, Role
 from tests.strategies import NOW_MS
-from tests.test_peer_net import DRIVE, Net, Node, notes_of
-
-HOUR_MS = 60 * MINUTE_MS
+from tests.test_peer_net import Net, Node, notes_of, offer_drive, request_ride
 
 RIDERS = {
     # name: (pickup, drop-off), both on the drive, north to south
@@ -57,30 +55,8 @@ def run_city(seed: int) -> tuple[Net, dict[str, bytes]]:
     net.run_for(1_000)
 
     driver = net.peer("driver")
-    offer_id, actions = driver.offer(
-        route=DRIVE,
-        departure=TimeWindow(NOW_MS + 10 * MINUTE_MS, NOW_MS + 25 * MINUTE_MS),
-        duration_s=660,
-        seats=3,
-        max_detour_m=1_500,
-        max_detour_s=300,
-        cost=CostShare("ILS", 500, 80),
-        expires_ms=NOW_MS + 2 * HOUR_MS,
-        now_ms=net.now_ms,
-    )
-    net.run("driver", actions)
-    requests: dict[str, bytes] = {}
-    for name, (pickup, dropoff) in RIDERS.items():
-        requests[name], actions = net.peer(name).request(
-            pickup=pickup,
-            dropoff=dropoff,
-            window=TimeWindow(NOW_MS + 5 * MINUTE_MS, NOW_MS + 40 * MINUTE_MS),
-            seats=1,
-            max_walk_m=400,
-            expires_ms=NOW_MS + HOUR_MS,
-            now_ms=net.now_ms,
-        )
-        net.run(name, actions)
+    offer_id = offer_drive(net, seats=3)
+    requests = {name: request_ride(net, name, *RIDERS[name]) for name in RIDERS}
     net.run_for(1_000)
 
     # Everyone heard everything; each rider's own request has the offer as candidate.

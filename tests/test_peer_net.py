@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from protocol.fields import GeoPoint, Polyline, PublicKey
+from protocol.fields import CostShare, GeoPoint, Polyline, PublicKey, TimeWindow
 from protocol.identity import Identity
 from protocol.ledger.chain import open_entry
 from protocol.peer.actions import (
@@ -38,7 +38,7 @@ from protocol.peer.core import entry_key
 from protocol.peer.events import PeerConnected, StreamReceived, TimerFired
 from protocol.peer.gossip import Accepted
 from protocol.peer.notices import Notification
-from protocol.peer.params import PeerParams
+from protocol.peer.params import HOUR_MS, MINUTE_MS, PeerParams
 from protocol.peer.peer import Peer
 from protocol.ride.messages import ReceiptEntry
 from protocol.ride.validation import open_ride_message
@@ -238,6 +238,46 @@ class Net:
 
 def notes_of(node: Node, kind: type[Notification]) -> list[Notification]:
     return [n for _, n in node.notes if isinstance(n, kind)]
+
+
+#: When ``offer_drive``'s driver leaves, and the pickup window ``request_ride`` asks for.
+DEPARTURE = TimeWindow(NOW_MS + 10 * MINUTE_MS, NOW_MS + 25 * MINUTE_MS)
+RIDE_WINDOW = TimeWindow(NOW_MS + 5 * MINUTE_MS, NOW_MS + 40 * MINUTE_MS)
+COST = CostShare("ILS", 500, 80)
+
+
+def offer_drive(
+    net: Net, name: str = "driver", *, seats: int = 2, max_detour_m: int = 1_500
+) -> bytes:
+    """``name`` offers ``seats`` along ``DRIVE``, leaving at ``DEPARTURE``; the offer id."""
+    offer_id, actions = net.peer(name).offer(
+        route=DRIVE,
+        departure=DEPARTURE,
+        duration_s=660,
+        seats=seats,
+        max_detour_m=max_detour_m,
+        max_detour_s=300,
+        cost=COST,
+        expires_ms=NOW_MS + 2 * HOUR_MS,
+        now_ms=net.now_ms,
+    )
+    net.run(name, actions)
+    return offer_id
+
+
+def request_ride(net: Net, name: str, pickup: GeoPoint, dropoff: GeoPoint) -> bytes:
+    """``name`` asks for one seat in ``RIDE_WINDOW``, walking up to 400 m; the request id."""
+    request_id, actions = net.peer(name).request(
+        pickup=pickup,
+        dropoff=dropoff,
+        window=RIDE_WINDOW,
+        seats=1,
+        max_walk_m=400,
+        expires_ms=NOW_MS + HOUR_MS,
+        now_ms=net.now_ms,
+    )
+    net.run(name, actions)
+    return request_id
 
 
 def test_net_runs_events_in_time_order_and_honours_timers() -> None:

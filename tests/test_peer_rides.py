@@ -2,45 +2,32 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Sequence
+from typing import Any
 
 from protocol import geo
 from protocol.fields import CostShare, GeoPoint, TimeWindow
 from protocol.identity import Identity
 from protocol.peer.actions import Notify, Send
 from protocol.peer.notices import InputRejected, RideUpdated
-from protocol.peer.params import MINUTE_MS
+from protocol.peer.params import HOUR_MS, MINUTE_MS
+from protocol.peer.ride import RideView
+from protocol.ride import actions as hs
 from protocol.ride.actions import Notice
 from protocol.ride.machine import RideHandshake
 from protocol.ride.messages import Accept, Cancel, CancelReason, DeclineReason, Propose
-from protocol.ride.states import RideState
+from protocol.ride.states import RideState, Role
 from protocol.ride.terms import RideTerms
 from protocol.ride.validation import open_ride_message
 from protocol.signing import seal
 from tests.strategies import NOW_MS
-from tests.test_peer_net import DRIVE, Net, notes_of
+from tests.test_peer_net import RIDE_WINDOW, Net, notes_of, offer_drive, request_ride
 
-HOUR_MS = 60 * MINUTE_MS
 MALLORY = Identity.from_seed(bytes([66]) * 32)
 PICKUP = GeoPoint.from_degrees(32.0950, 34.7840)
 DROPOFF = GeoPoint.from_degrees(32.0745, 34.7815)
-
-
-def with_offer(net: Net) -> bytes:
-    offer_id, actions = net.peer("driver").offer(
-        route=DRIVE,
-        departure=TimeWindow(NOW_MS + 10 * MINUTE_MS, NOW_MS + 25 * MINUTE_MS),
-        duration_s=660,
-        seats=2,
-        max_detour_m=1_500,
-        max_detour_s=300,
-        cost=CostShare("ILS", 500, 80),
-        expires_ms=NOW_MS + 2 * HOUR_MS,
-        now_ms=net.now_ms,
-    )
-    net.run("driver", actions)
-    return offer_id
 
 
 def proposed_pair() -> tuple[Net, bytes]:
@@ -48,22 +35,91 @@ def proposed_pair() -> tuple[Net, bytes]:
     net = Net()
     net.add("driver", 1)
     net.add("rider", 2)
-    offer_id = with_offer(net)
-    request_id, actions = net.peer("rider").request(
-        pickup=PICKUP,
-        dropoff=DROPOFF,
-        window=TimeWindow(NOW_MS + 5 * MINUTE_MS, NOW_MS + 40 * MINUTE_MS),
-        seats=1,
-        max_walk_m=400,
-        expires_ms=NOW_MS + HOUR_MS,
-        now_ms=net.now_ms,
-    )
-    net.run("rider", actions)
+    offer_id = offer_drive(net)
+    request_id = request_ride(net, "rider", PICKUP, DROPOFF)
     net.run_for(1_000)
     ride_id, actions = net.peer("rider").propose(request_id, offer_id, net.now_ms)
     net.run("rider", actions)
     net.run_for(1_000)
     return net, ride_id
+
+
+class BareRider:
+    """A rider that is a bare handshake, not a Peer, talking to the driver's Peer
+    directly: the driver knows of its request only what the proposal says,
+    unless the test gossips one."""
+
+    def __init__(
+        self,
+        net: Net,
+        terms: RideTerms,
+        *,
+        ride_id: bytes = bytes(range(16)),
+        identity: Identity = MALLORY,
+    ) -> None:
+        self.net = net
+        self.identity = identity
+        self.driver = net["driver"]
+        self.handshake = RideHandshake.rider(
+            ride_id=ride_id,
+            me=identity.public_key,
+            driver=self.driver.peer.public_key,
+            terms=terms,
+        )
+        self.ride_id = ride_id
+
+    def propose(self, ttl_ms: int = MINUTE_MS) -> bytes:
+        """Send the proposal; its frame, for a test to replay."""
+        now_ms = self.net.now_ms
+        (send, *_) = actions = self.handshake.propose(now_ms=now_ms, expires_ms=now_ms + ttl_ms)
+        self.send(actions)
+        assert isinstance(send, hs.Send)
+        return seal(self.identity, send.message).raw
+
+    def reveal_once_accepted(self, pickup: GeoPoint, dropoff: GeoPoint) -> None:
+        """The driver's user accepts; the rider hears it and reveals its points."""
+        net = self.net
+        net.run("driver", self.driver.peer.accept(self.ride_id, net.now_ms))
+        accept = net.outbox[-1]
+        self.handshake.receive(open_ride_message(accept.data), now_ms=net.now_ms)
+        self.send(self.handshake.reveal(pickup, dropoff, now_ms=net.now_ms, rng=random.Random(1)))
+
+    def send(self, actions: Sequence[hs.Action]) -> None:
+        for a in actions:
+            if isinstance(a, hs.Send):
+                frame = seal(self.identity, a.message).raw
+                key, now_ms = self.identity.public_key, self.net.now_ms
+                self.net.run("driver", self.driver.peer.stream_received(key, "ride", frame, now_ms))
+
+    def revealed_update(self) -> RideUpdated:
+        (update,) = [
+            n
+            for n in notes_of(self.driver, RideUpdated)
+            if isinstance(n, RideUpdated)
+            and n.notice is Notice.REVEALED
+            and n.ride_id == self.ride_id
+        ]
+        return update
+
+    def view(self) -> RideView:
+        return next(r for r in self.driver.peer.rides() if r.ride_id == self.ride_id)
+
+
+def terms_on(net: Net, pickup: GeoPoint, dropoff: GeoPoint, **changes: Any) -> RideTerms:
+    """Terms for a ride from ``pickup`` to ``dropoff`` on the driver's offer, as
+    ``request_ride`` would ask (one seat, ``RIDE_WINDOW``, 400 m of walking)."""
+    own = net.peer("driver").own_offers()[0].offer
+    base = RideTerms(
+        own.offer_id,
+        bytes(range(16, 32)),
+        1,
+        geo.cell_of(pickup),
+        geo.cell_of(dropoff),
+        own.cost,
+        RIDE_WINDOW,
+        400,
+    )
+    return dataclasses.replace(base, **changes)
 
 
 def test_a_stranger_writing_about_an_unknown_ride_is_rejected_without_harm() -> None:
@@ -92,62 +148,138 @@ def test_a_proposal_for_an_offer_the_driver_never_made_is_refused() -> None:
     net = Net()
     driver = net.add("driver", 1)
     terms = RideTerms(
-        bytes(16), bytes(16), 1, geo.cell_of(PICKUP), geo.cell_of(DROPOFF), CostShare("ILS", 1, 1)
+        bytes(16),
+        bytes(16),
+        1,
+        geo.cell_of(PICKUP),
+        geo.cell_of(DROPOFF),
+        CostShare("ILS", 1, 1),
+        RIDE_WINDOW,
+        0,
     )
-    hs = RideHandshake.rider(
-        ride_id=bytes(range(16)), me=MALLORY.public_key, driver=driver.peer.public_key, terms=terms
-    )
-    (send, *_) = hs.propose(now_ms=net.now_ms, expires_ms=net.now_ms + MINUTE_MS)
-    assert isinstance(send, Send) is False  # a handshake action, not a Peer one
-    frame = seal(MALLORY, send.message).raw  # type: ignore[attr-defined]
-    driver.peer.stream_received(MALLORY.public_key, "ride", frame, net.now_ms)
+    BareRider(net, terms).propose()
     assert driver.peer.rejected() == {("ride", "unknown_offer"): 1}
     assert driver.peer.rides() == []
 
 
 def test_revealed_points_off_the_route_are_declined_by_the_drivers_peer() -> None:
-    """A rider (here a bare handshake, not a Peer) proposes with cells near the
-    route but reveals a pickup 1.3 km east of it: the exact check fails."""
+    """The rider proposes with cells near the route but reveals a pickup 1.3 km
+    east of it: the exact check fails."""
     net = Net()
     driver = net.add("driver", 1)
-    offer_id = with_offer(net)
+    offer_drive(net)
     far = GeoPoint.from_degrees(32.0950, 34.7980)
-    own_offer = driver.peer.own_offers()[0].offer
-    terms = RideTerms(
-        offer_id, bytes(range(16, 32)), 1, geo.cell_of(far), geo.cell_of(DROPOFF), own_offer.cost
-    )
-    ride_id = bytes(range(16))
-    hs = RideHandshake.rider(
-        ride_id=ride_id, me=MALLORY.public_key, driver=driver.peer.public_key, terms=terms
-    )
-
-    def to_driver(actions: Sequence[object]) -> None:
-        for a in actions:
-            message = getattr(a, "message", None)
-            if message is not None:
-                frame = seal(MALLORY, message).raw
-                net.run(
-                    "driver",
-                    driver.peer.stream_received(MALLORY.public_key, "ride", frame, net.now_ms),
-                )
-
-    to_driver(hs.propose(now_ms=net.now_ms, expires_ms=net.now_ms + MINUTE_MS))
-    net.run("driver", driver.peer.accept(ride_id, net.now_ms))
-    (accept,) = net.outbox
-    hs.receive(open_ride_message(accept.data), now_ms=net.now_ms)
-
-    to_driver(hs.reveal(far, DROPOFF, now_ms=net.now_ms, rng=random.Random(1)))
-    (update,) = [
-        n
-        for n in notes_of(driver, RideUpdated)
-        if isinstance(n, RideUpdated) and n.notice is Notice.REVEALED
-    ]
+    rider = BareRider(net, terms_on(net, far, DROPOFF))
+    rider.propose()
+    rider.reveal_once_accepted(far, DROPOFF)
+    update = rider.revealed_update()
     assert update.check is None and update.reason is not None and "from the route" in update.reason
-    view = driver.peer.rides()[0]
+    view = rider.view()
     assert view.state is RideState.CANCELLED
     assert view.endings[0][1] == DeclineReason.OFF_ROUTE.name
     # The seat it held is free again.
     assert driver.peer.own_offers()[0].free_seats == 2
+
+
+#: 250.03 m east of the drive's vertex at 32.09187 N (``DRIVE``), and that vertex's
+#: neighbour to the south, on the drive.
+OFF_ROUTE_250 = GeoPoint(32_091_870, 34_786_055)
+ON_ROUTE = GeoPoint(32_077_890, 34_781_530)
+
+
+def test_a_driver_who_never_heard_the_request_lets_the_rider_walk_as_proposed() -> None:
+    """The offer allows almost no detour, so the pickup 250 m off the route fits only
+    if the rider walks there: the proposal's 400 m of walking is what the check uses."""
+    net = Net()
+    driver = net.add("driver", 1)
+    offer_drive(net, max_detour_m=100)
+    rider = BareRider(net, terms_on(net, OFF_ROUTE_250, ON_ROUTE))
+    rider.propose()
+    rider.reveal_once_accepted(OFF_ROUTE_250, ON_ROUTE)
+    assert driver.peer.book().requests == ()  # never heard on gossip
+    check = rider.revealed_update().check
+    assert check is not None
+    assert 250 <= check.candidate.walk_m <= 250.1
+    assert check.candidate.window == RIDE_WINDOW
+    net.run("driver", driver.peer.confirm(rider.ride_id, net.now_ms))
+    assert rider.view().state is RideState.CONFIRMED
+    # Without walking, the same points are off the corridor.
+    walk_none = BareRider(
+        net, terms_on(net, OFF_ROUTE_250, ON_ROUTE, max_walk_m=0), ride_id=bytes(range(1, 17))
+    )
+    walk_none.propose()
+    walk_none.reveal_once_accepted(OFF_ROUTE_250, ON_ROUTE)
+    assert walk_none.view().endings[0][1] == DeclineReason.OFF_ROUTE.name
+
+
+def test_a_driver_who_never_heard_the_request_declines_a_window_that_misses_the_drive() -> None:
+    net = Net()
+    driver = net.add("driver", 1)
+    offer_drive(net)
+    late = TimeWindow(NOW_MS + 2 * HOUR_MS, NOW_MS + 3 * HOUR_MS)
+    rider = BareRider(net, terms_on(net, PICKUP, DROPOFF, window=late))
+    rider.propose()
+    rider.reveal_once_accepted(PICKUP, DROPOFF)
+    assert driver.peer.book().requests == ()
+    update = rider.revealed_update()
+    assert (
+        update.check is None and update.reason is not None and "misses the drive" in update.reason
+    )
+    assert rider.view().state is RideState.CANCELLED
+    assert rider.view().endings[0][1] == DeclineReason.TOO_LATE.name
+
+
+def test_a_proposal_that_contradicts_the_gossiped_request_is_declined_at_once() -> None:
+    net = Net()
+    driver = net.add("driver", 1)
+    rider_node = net.add("rider", 2)
+    offer_drive(net)
+    request_id = request_ride(net, "rider", PICKUP, DROPOFF)
+    net.run_for(1_000)
+    # The rider's key proposes on its own request, but with a longer walk than it published.
+    terms = terms_on(net, PICKUP, DROPOFF, request_id=request_id, max_walk_m=2_000)
+    rider = BareRider(net, terms, identity=rider_node.identity)
+    rider.propose()
+    view = rider.view()
+    assert view.state is RideState.CANCELLED
+    assert view.endings == ((Role.DRIVER, DeclineReason.OTHER.name),)
+    assert driver.peer.own_offers()[0].free_seats == 2
+
+
+def test_a_request_heard_after_the_proposal_must_agree_with_it_at_the_exact_check() -> None:
+    net = Net()
+    driver = net.add("driver", 1)
+    rider_node = net.add("rider", 2)
+    offer_drive(net)
+    # The rider's request is made, but its gossip held back until after the accept.
+    request_id, publish = rider_node.peer.request(
+        pickup=PICKUP,
+        dropoff=DROPOFF,
+        window=RIDE_WINDOW,
+        seats=1,
+        max_walk_m=400,
+        expires_ms=NOW_MS + HOUR_MS,
+        now_ms=net.now_ms,
+    )
+    late = TimeWindow(RIDE_WINDOW.start_ms, RIDE_WINDOW.end_ms + MINUTE_MS)
+    terms = terms_on(net, PICKUP, DROPOFF, request_id=request_id, window=late)
+    rider = BareRider(net, terms, identity=rider_node.identity)
+    rider.propose()
+    net.run("driver", driver.peer.accept(rider.ride_id, net.now_ms))
+    net.run("rider", publish)
+    net.run_for(1_000)
+    assert len(driver.peer.book().requests) == 1
+    accept = next(
+        a
+        for _, who, a in net.trace
+        if who == "driver" and isinstance(a, Send) and a.channel == "ride"
+    )
+    rider.handshake.receive(open_ride_message(accept.data), now_ms=net.now_ms)
+    rider.send(rider.handshake.reveal(PICKUP, DROPOFF, now_ms=net.now_ms, rng=random.Random(1)))
+    update = rider.revealed_update()
+    assert update.check is None
+    assert update.reason is not None and update.reason.startswith("Propose.window=")
+    assert rider.view().endings[0][1] == DeclineReason.OTHER.name
 
 
 def test_a_proposal_nobody_answers_times_out_and_the_request_stays_open() -> None:

@@ -41,14 +41,7 @@ OTHER_RIDE_ID = bytes(range(200, 216))
 #: Exact points inside ``tests.strategies.request()``'s cells (north and south Tel Aviv).
 PICKUP = GeoPoint.from_degrees(32.0950, 34.7840)
 DROPOFF = GeoPoint.from_degrees(32.0740, 34.7815)
-TERMS = RideTerms(
-    offer_id=offer().offer_id,
-    request_id=request().request_id,
-    seats=1,
-    pickup_cell=request().pickup_cell,
-    dropoff_cell=request().dropoff_cell,
-    cost=offer().cost,
-)
+TERMS = RideTerms.between(offer(), request())
 IDENTITIES = {Role.RIDER: RIDER, Role.DRIVER: DRIVER}
 
 

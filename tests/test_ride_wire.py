@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from protocol import codec
 from protocol.errors import RemoteError
-from protocol.fields import CostShare, GeoPoint
+from protocol.fields import CostShare, GeoPoint, TimeWindow
 from protocol.ride.messages import (
     Accept,
     Cancel,
@@ -21,9 +24,12 @@ from protocol.ride.messages import (
     Reveal,
     RideMessage,
 )
+from protocol.ride.terms import RideTerms
 from protocol.ride.validation import MAX_STEP, open_ride_message
+from protocol.ride.wire import decode_terms, encode_terms
 from protocol.signing import seal
-from tests.strategies import ALICE, h3_cells
+from protocol.validation import DEFAULT_POLICY
+from tests.strategies import ALICE, NOW_MS, h3_cells, offer, request
 
 ids = st.binary(min_size=16, max_size=16)
 steps = st.integers(min_value=0, max_value=MAX_STEP)
@@ -40,6 +46,12 @@ costs = st.builds(
     st.integers(min_value=0, max_value=10_000_000),
 )
 
+windows = st.builds(
+    lambda start, length: TimeWindow(start, start + length),
+    st.integers(min_value=0, max_value=2**62),
+    st.integers(min_value=0, max_value=DEFAULT_POLICY.max_window_ms),
+)
+
 
 @st.composite
 def proposals(draw: st.DrawFn) -> Propose:
@@ -53,6 +65,8 @@ def proposals(draw: st.DrawFn) -> Propose:
         pickup_cell=draw(h3_cells(res)),
         dropoff_cell=draw(h3_cells(res)),
         cost=draw(costs),
+        window=draw(windows),
+        max_walk_m=draw(st.integers(min_value=0, max_value=DEFAULT_POLICY.max_walk_m)),
         expires_ms=draw(times),
     )
 
@@ -97,3 +111,27 @@ def test_damaged_frames_are_rejected_never_crash(message: RideMessage, data: st.
         # A flip can only pass if it left a different, validly signed message:
         # impossible without the key, so any accepted frame is the original.
         raise AssertionError(f"damaged frame accepted: {frame.hex()}")
+
+
+@given(proposals())
+def test_a_proposal_carries_its_terms_and_gives_them_back(message: Propose) -> None:
+    terms = RideTerms.of(message)
+    assert terms.proposal(message.ride_id, message.step, message.expires_ms) == message
+    assert decode_terms(codec.unpack(codec.pack(encode_terms(terms)), "terms"), "terms") == terms
+
+
+def test_terms_made_from_a_request_agree_with_it_and_any_change_is_named() -> None:
+    terms = RideTerms.between(offer(), request())
+    assert (terms.offer_id, terms.cost) == (offer().offer_id, offer().cost)
+    assert terms.disagreement(request()) is None
+    changes: dict[str, object] = {
+        "seats": 2,
+        "pickup_cell": request().dropoff_cell,
+        "window": TimeWindow(NOW_MS, NOW_MS + 1),
+        "max_walk_m": 0,
+    }
+    for name, value in changes.items():
+        detail = terms.disagreement(dataclasses.replace(request(), **{name: value}))
+        assert detail is not None and detail.startswith(f"Propose.{name}="), detail
+    # The offer's side is not the request's to say.
+    assert terms.disagreement(dataclasses.replace(request(), seq=7)) is None

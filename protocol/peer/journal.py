@@ -15,7 +15,7 @@ import msgpack
 
 from protocol.envelope import Signed
 from protocol.errors import describe
-from protocol.fields import CostShare, GeoPoint, H3Cell, PublicKey
+from protocol.fields import GeoPoint, PublicKey
 from protocol.ledger.chain import open_entry
 from protocol.peer.errors import BadCommand
 from protocol.peer.ride import Ride
@@ -24,11 +24,12 @@ from protocol.ride.machine import RideHandshake
 from protocol.ride.messages import ReceiptEntry, RideMessage
 from protocol.ride.policy import HandshakePolicy
 from protocol.ride.states import Role
-from protocol.ride.terms import RideTerms
 from protocol.ride.validation import open_ride_message
+from protocol.ride.wire import decode_terms, encode_terms
 from protocol.wire import pack
 
-JOURNAL_VERSION = 1
+#: 2: a rider's terms carry the request's window and walk (``encode_terms``).
+JOURNAL_VERSION = 2
 #: Arguments of a step: what the handshake call took, as plain wire values.
 Args = tuple[bytes | int | str, ...]
 
@@ -83,19 +84,8 @@ def _apply(
 
 def dump(ride: Ride) -> bytes:
     h = ride.handshake
-    t = h.terms if h.role is Role.RIDER else None
-    terms = (
-        []
-        if t is None
-        else [
-            t.offer_id,
-            t.request_id,
-            t.seats,
-            t.pickup_cell,
-            t.dropoff_cell,
-            [t.cost.currency, t.cost.base_minor, t.cost.per_km_minor],
-        ]
-    )
+    # A rider's terms are its own; a driver's come with the proposal it received.
+    terms = encode_terms(h.terms) if h.role is Role.RIDER and h.terms is not None else []
     return pack(
         [
             JOURNAL_VERSION,
@@ -121,14 +111,11 @@ def load(data: bytes, policy: HandshakePolicy) -> Ride:
             describe("ride journal version", version, f"this Peer reads {JOURNAL_VERSION}")
         )
     if Role(role) is Role.RIDER:
-        o, r, seats, pickup, dropoff, (currency, base, per_km) = terms
         handshake = RideHandshake.rider(
             ride_id=ride_id,
             me=PublicKey(me),
             driver=PublicKey(counterparty),
-            terms=RideTerms(
-                o, r, seats, H3Cell(pickup), H3Cell(dropoff), CostShare(currency, base, per_km)
-            ),
+            terms=decode_terms(terms, "journal.terms"),
             policy=policy,
         )
     else:

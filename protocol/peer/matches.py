@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from protocol.fields import GeoPoint, PublicKey, TimeWindow
+from protocol.fields import GeoPoint, PublicKey
 from protocol.geo import LocalProjection
 from protocol.matching import (
     Candidate,
@@ -24,7 +24,6 @@ from protocol.matching import (
     Rejected,
     evaluate,
 )
-from protocol.matching.rule import time_reach_ms
 from protocol.messages import RideOffer, RideRequest
 from protocol.peer.book import Booked, Key
 from protocol.peer.notices import Match
@@ -170,20 +169,15 @@ class Matcher:
         terms: RideTerms,
         rider: PublicKey,
         points: tuple[GeoPoint, GeoPoint],
-        request: Booked[RideRequest] | None,
         riders: Sequence[Candidate],
     ) -> Match | ExactMisfit:
         """Do the revealed points fit the offer, alongside the riders already confirmed?
 
-        The window and walk come from the rider's gossiped request when this
-        Peer holds it; otherwise the ride is checked in space only, with no walk.
+        The window and walk are the proposal's (``terms``): the contract the
+        ride is checked against, whether or not this Peer heard the request.
         """
         offer = OpenOffer.from_message(own.offer, self.me, self.projection)
         offer = _with_seats(offer, own.base_seats)
-        if request is not None and request.message.request_id == terms.request_id:
-            window, max_walk_m = request.message.window, request.message.max_walk_m
-        else:
-            window, max_walk_m = TimeWindow(*time_reach_ms(offer, self.params)), 0
         pickup, dropoff = points
         place_p = self.projection.point_xy(pickup)
         place_d = self.projection.point_xy(dropoff)
@@ -192,9 +186,9 @@ class Matcher:
             rider,
             Place(*place_p),
             Place(*place_d),
-            window,
+            terms.window,
             terms.seats,
-            max_walk_m,
+            terms.max_walk_m,
         )
         outcome = evaluate(offer, exact, self.params, riders)
         if isinstance(outcome, Rejected):

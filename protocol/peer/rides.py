@@ -74,14 +74,7 @@ def propose(
     booked = core.book.offers.get((match.driver, offer_id))
     assert booked is not None  # candidates are dropped with their offers
     _check_capacity(core)
-    terms = RideTerms(
-        offer_id=offer_id,
-        request_id=request_id,
-        seats=own.request.seats,
-        pickup_cell=own.request.pickup_cell,
-        dropoff_cell=own.request.dropoff_cell,
-        cost=booked.message.cost,
-    )
+    terms = RideTerms.between(booked.message, own.request)
     ride_id = core.rng.randbytes(ID_BYTES)
     handshake = RideHandshake.rider(
         ride_id=ride_id, me=core.me, driver=match.driver, terms=terms, policy=core.params.handshake
@@ -203,7 +196,7 @@ def _answer_proposal(core: Core, ride: Ride, now_ms: int) -> list[Action]:
     reason: DeclineReason | None = None
     if own.status in ("expired", "withdrawn") or now_ms >= own.offer.expires_ms:
         reason = DeclineReason.TOO_LATE
-    elif terms.cost != own.offer.cost:
+    elif terms.cost != own.offer.cost or _disagreement(core, ride) is not None:
         reason = DeclineReason.OTHER
     elif terms.seats > own.free_seats:
         reason = DeclineReason.NO_SEATS
@@ -360,12 +353,17 @@ def recheck(core: Core, ride: Ride) -> None:
 
 
 def _exact_check(core: Core, ride: Ride) -> Match | ExactMisfit:
-    """The driver's check of revealed points against its offer and its other riders."""
+    """The driver's check of revealed points against its offer and its other riders,
+    within the proposal's window and walk."""
     h = ride.handshake
     points = h.revealed
     terms = h.terms
     own = core.offers.get(ride.offer_id)
     assert points is not None and terms is not None and own is not None
+    # The request may have been heard on gossip only since the proposal came.
+    disagreement = _disagreement(core, ride)
+    if disagreement is not None:
+        return ExactMisfit(DeclineReason.OTHER, disagreement)
     riders = [
         r.match.candidate
         for r in core.rides.values()
@@ -376,8 +374,16 @@ def _exact_check(core: Core, ride: Ride) -> Match | ExactMisfit:
         and r.state in _RIDING
         and r.request_id != ride.request_id
     ]
+    return core.matcher.exact_check(own, terms, ride.counterparty, points, riders)
+
+
+def _disagreement(core: Core, ride: Ride) -> str | None:
+    """How the rider's request, if this Peer heard it on gossip, contradicts the terms
+    the rider proposed (docs/peer.md §11.10); None if it does not, or was not heard."""
+    terms = ride.handshake.terms
+    assert terms is not None
     request = core.book.requests.get((ride.counterparty, terms.request_id))
-    return core.matcher.exact_check(own, terms, ride.counterparty, points, request, riders)
+    return None if request is None else terms.disagreement(request.message)
 
 
 #: States of a driver's ride whose rider is part of the offer's plan (once checked).

@@ -202,18 +202,7 @@ class RideHandshake:
         assert self._terms is not None  # a rider always has terms
         if expires_ms <= now_ms:
             raise InvalidCommand(describe("expires_ms", expires_ms, f"must be after now={now_ms}"))
-        t = self._terms
-        message = Propose(
-            self.ride_id,
-            self._step(),
-            offer_id=t.offer_id,
-            request_id=t.request_id,
-            seats=t.seats,
-            pickup_cell=t.pickup_cell,
-            dropoff_cell=t.dropoff_cell,
-            cost=t.cost,
-            expires_ms=expires_ms,
-        )
+        message = self._terms.proposal(self.ride_id, self._step(), expires_ms)
         checks.local(check_message, message)
         self._expires_ms = expires_ms
         return [self._send(message), *self._enter(nxt, now_ms), self._notify(Notice.PROPOSED)]

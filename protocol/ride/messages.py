@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 from typing import ClassVar
 
-from protocol.fields import CostShare, GeoPoint, H3Cell
+from protocol.fields import CostShare, GeoPoint, H3Cell, TimeWindow
 from protocol.messages import Message
 
 
@@ -53,8 +53,10 @@ class RideMessage(Message):
 class Propose(RideMessage):
     """Rider to driver: a seat on ``offer_id`` for ``request_id``, on these terms.
 
-    The terms are repeated from the gossiped offer and request so that the
-    proposal alone is the contract both later check the receipt against.
+    The terms are repeated from the gossiped offer and request (the request's
+    pickup ``window`` and ``max_walk_m`` too) so that the proposal alone is
+    the contract: the driver checks the revealed points against it, and both
+    later check the receipt against it.
     """
 
     KIND: ClassVar[str] = "ride.propose"
@@ -65,6 +67,8 @@ class Propose(RideMessage):
     pickup_cell: H3Cell
     dropoff_cell: H3Cell
     cost: CostShare
+    window: TimeWindow
+    max_walk_m: int
     expires_ms: int
 
 

@@ -81,6 +81,17 @@ def _check_propose(m: Propose) -> None:
     _range("Propose.expires_ms", m.expires_ms, 0, MAX_TIME_MS)
     check_cells("Propose", m.pickup_cell, m.dropoff_cell)
     check_cost("Propose.cost", m.cost)
+    # The request's own rules (SPEC §4.2, §5.7), bar the one that needs its created_ms.
+    _range("Propose.window.start_ms", m.window.start_ms, 0, MAX_TIME_MS)
+    if not 0 <= m.window.length_ms <= p.max_window_ms:
+        raise InvalidMessage(
+            describe(
+                "Propose.window",
+                (m.window.start_ms, m.window.end_ms),
+                f"must run forward, at most {p.max_window_ms} ms",
+            )
+        )
+    _range("Propose.max_walk_m", m.max_walk_m, 0, p.max_walk_m)
 
 
 def check_cells(name: str, pickup: H3Cell, dropoff: H3Cell) -> None:

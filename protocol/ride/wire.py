@@ -29,6 +29,7 @@ from protocol.ride.messages import (
     ReceiptEntry,
     Reveal,
 )
+from protocol.ride.terms import RideTerms
 from protocol.wire import ID_BYTES, DecodeLimits
 
 #: A ride stream carries small messages; a receipt half's log entry is the
@@ -61,38 +62,55 @@ def _reason(value: object, field: str, kind: type[E]) -> E:
         ) from None
 
 
-def _encode_propose(m: Propose) -> list[object]:
+def encode_terms(t: RideTerms) -> list[object]:
+    """A ride's terms as the eight fields ``ride.propose`` carries after ``step``
+    (SPEC §7.2); a Peer's ride journal stores them the same way."""
     return [
-        m.ride_id,
-        m.step,
-        m.offer_id,
-        m.request_id,
-        m.seats,
-        m.pickup_cell,
-        m.dropoff_cell,
-        [m.cost.currency, m.cost.base_minor, m.cost.per_km_minor],
-        m.expires_ms,
+        t.offer_id,
+        t.request_id,
+        t.seats,
+        t.pickup_cell,
+        t.dropoff_cell,
+        [t.cost.currency, t.cost.base_minor, t.cost.per_km_minor],
+        [t.window.start_ms, t.window.end_ms],
+        t.max_walk_m,
     ]
 
 
-def _decode_propose(value: object) -> Propose:
-    f, ride_id, step = _head(value, "Propose", 9)
-    cost = wire.array(f[7], "Propose.cost", 3)
-    return Propose(
-        ride_id=ride_id,
-        step=step,
-        offer_id=wire.binary(f[2], "Propose.offer_id", size=ID_BYTES),
-        request_id=wire.binary(f[3], "Propose.request_id", size=ID_BYTES),
-        seats=wire.integer(f[4], "Propose.seats"),
-        pickup_cell=H3Cell(wire.integer(f[5], "Propose.pickup_cell")),
-        dropoff_cell=H3Cell(wire.integer(f[6], "Propose.dropoff_cell")),
-        cost=CostShare(
-            currency=wire.text(cost[0], "Propose.cost.currency"),
-            base_minor=wire.integer(cost[1], "Propose.cost.base_minor"),
-            per_km_minor=wire.integer(cost[2], "Propose.cost.per_km_minor"),
-        ),
-        expires_ms=wire.integer(f[8], "Propose.expires_ms"),
+def decode_terms(value: object, name: str) -> RideTerms:
+    """The inverse of ``encode_terms``: types only; ranges are ``validation``'s."""
+    f = wire.array(value, name, 8)
+    offer_id, request_id, seats, pickup_cell, dropoff_cell, cost, window, max_walk_m = f
+    # Keyword arguments are read in order: the first bad field, in wire order, is named.
+    return RideTerms(
+        offer_id=wire.binary(offer_id, f"{name}.offer_id", size=ID_BYTES),
+        request_id=wire.binary(request_id, f"{name}.request_id", size=ID_BYTES),
+        seats=wire.integer(seats, f"{name}.seats"),
+        pickup_cell=H3Cell(wire.integer(pickup_cell, f"{name}.pickup_cell")),
+        dropoff_cell=H3Cell(wire.integer(dropoff_cell, f"{name}.dropoff_cell")),
+        cost=_cost(cost, f"{name}.cost"),
+        window=wire.window(window, f"{name}.window"),
+        max_walk_m=wire.integer(max_walk_m, f"{name}.max_walk_m"),
     )
+
+
+def _cost(value: object, field: str) -> CostShare:
+    currency, base_minor, per_km_minor = wire.array(value, field, 3)
+    return CostShare(
+        currency=wire.text(currency, f"{field}.currency"),
+        base_minor=wire.integer(base_minor, f"{field}.base_minor"),
+        per_km_minor=wire.integer(per_km_minor, f"{field}.per_km_minor"),
+    )
+
+
+def _encode_propose(m: Propose) -> list[object]:
+    return [m.ride_id, m.step, *encode_terms(RideTerms.of(m)), m.expires_ms]
+
+
+def _decode_propose(value: object) -> Propose:
+    f, ride_id, step = _head(value, "Propose", 11)
+    terms = decode_terms(f[2:10], "Propose")
+    return terms.proposal(ride_id, step, wire.integer(f[10], "Propose.expires_ms"))
 
 
 def _encode_accept(m: Accept) -> list[object]:

@@ -19,7 +19,7 @@ from typing import Any
 import h3.api.basic_int as h3i
 
 from protocol import codec
-from protocol.fields import CostShare, GeoPoint, H3Cell
+from protocol.fields import CostShare, GeoPoint, H3Cell, TimeWindow
 from protocol.identity import Identity
 from protocol.ride.messages import (
     Accept,
@@ -35,6 +35,7 @@ from protocol.ride.messages import (
     Reveal,
     RideMessage,
 )
+from protocol.ride.terms import RideTerms
 from tests.strategies import ALICE, BOB, MINUTE_MS, NOW_MS, envelope, envelope_of, offer, request
 from tests.vectors.generate import message_json, spec_message_id
 
@@ -45,6 +46,7 @@ FORMAT = "lazooz-ride-vectors/1"
 SEEDS = {"alice": bytes([1]) * 32, "bob": bytes([2]) * 32}
 RIDER, DRIVER = ALICE, BOB
 
+DAY_MS = 24 * 60 * MINUTE_MS
 RIDE_ID = bytes.fromhex("5a1e0f00d5ca1ab1e000000000000001")
 PIN = "0427"
 #: Exact points in ``request()``'s pickup and drop-off cells.
@@ -64,17 +66,9 @@ def spec_pin_hash(ride_id: bytes, pin: str) -> bytes:
 
 
 def propose(**changes: Any) -> Propose:
-    base = Propose(
-        ride_id=RIDE_ID,
-        step=0,
-        offer_id=offer().offer_id,
-        request_id=request().request_id,
-        seats=1,
-        pickup_cell=request().pickup_cell,
-        dropoff_cell=request().dropoff_cell,
-        cost=offer().cost,
-        expires_ms=NOW_MS + 10 * MINUTE_MS,
-    )
+    """The proposal of ``request()`` on ``offer()``: its seat, cells, window and walk,
+    the offer's cost; open for ten minutes."""
+    base = RideTerms.between(offer(), request()).proposal(RIDE_ID, 0, NOW_MS + 10 * MINUTE_MS)
     return dataclasses.replace(base, **changes)
 
 
@@ -147,14 +141,22 @@ def build() -> list[dict[str, Any]]:
         ),
         _ok(
             "propose_at_limits",
-            "Eight seats, resolution-9 cells, the largest cost terms.",
+            "Eight seats, resolution-9 cells, the largest cost terms, a 24 h window, 5 km walk.",
             RIDER,
             propose(
                 seats=8,
                 pickup_cell=res9,
                 dropoff_cell=res9_drop,
                 cost=CostShare("EUR", 10_000_000, 10_000_000),
+                window=TimeWindow(NOW_MS, NOW_MS + DAY_MS),
+                max_walk_m=5_000,
             ),
+        ),
+        _ok(
+            "propose_instant_window_no_walk",
+            "A window of one instant and no walking are terms too.",
+            RIDER,
+            propose(window=TimeWindow(NOW_MS, NOW_MS), max_walk_m=0),
         ),
         _ok(
             "accept_basic", "The driver accepts; the body is only ride id and step.", DRIVER, ACCEPT
@@ -418,6 +420,52 @@ def build() -> list[dict[str, Any]]:
             _signed(RIDER, Propose.KIND, _with(propose(), 7, ["ILS", 5.0, 80])),
             "invalid",
             "Propose.cost.base_minor",
+        ),
+        _reject(
+            "propose_window_backwards",
+            "The pickup window ends before it starts.",
+            _signed(RIDER, Propose.KIND, _with(propose(), 8, [NOW_MS + 1, NOW_MS])),
+            "invalid",
+            "Propose.window",
+        ),
+        _reject(
+            "propose_window_too_long",
+            "A window of 24 h and 1 ms: longer than a request may ask for.",
+            _signed(RIDER, Propose.KIND, _with(propose(), 8, [NOW_MS, NOW_MS + DAY_MS + 1])),
+            "invalid",
+            "Propose.window",
+        ),
+        _reject(
+            "propose_window_before_1970",
+            "Times are Unix milliseconds, not negative.",
+            _signed(RIDER, Propose.KIND, _with(propose(), 8, [-1, NOW_MS])),
+            "invalid",
+            "Propose.window.start_ms",
+        ),
+        _reject(
+            "propose_window_one_number",
+            "A window is [start_ms, end_ms].",
+            _signed(RIDER, Propose.KIND, _with(propose(), 8, [NOW_MS])),
+            "invalid",
+            "Propose.window",
+        ),
+        _reject(
+            "propose_walk_too_far",
+            "Walks are 0..5000 m.",
+            _signed(RIDER, Propose.KIND, _with(propose(), 9, 5_001)),
+            "invalid",
+            "Propose.max_walk_m",
+        ),
+        _reject(
+            "propose_without_window_and_walk",
+            "A proposal without window and walk is an array of 9, not 11.",
+            _signed(
+                RIDER,
+                Propose.KIND,
+                [f for i, f in enumerate(_fields(propose())) if i not in (8, 9)],
+            ),
+            "invalid",
+            "Propose",
         ),
         _reject(
             "propose_offer_id_short",
