@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 
-from protocol.errors import IllegalTransition, LocalError
+from protocol.errors import ConfigError, IllegalTransition, LocalError
 from protocol.fields import CostShare, GeoPoint, Polyline, TimeWindow
 from protocol.identity import Identity
 from protocol.peer.errors import BadCommand, UnknownId
-from protocol.peer.params import MINUTE_MS
+from protocol.peer.params import MINUTE_MS, PeerParams, RidePolicy
 from protocol.peer.peer import Peer
 from protocol.ride.errors import InvalidCommand
 from protocol.ride.messages import CancelReason
+from protocol.ride.policy import HandshakePolicy
 from tests.strategies import NOW_MS
 from tests.test_peer_net import DRIVE, TEL_AVIV
 from tests.test_ride_flow import DROPOFF, PICKUP
@@ -160,3 +161,12 @@ def test_ride_commands_out_of_turn_are_illegal_transitions() -> None:
     with pytest.raises(BadCommand, match="no receipt to sign"):
         rider.sign_receipt(rider_ride, net.now_ms)
     assert [r.state.name for r in driver.rides()] == ["PROPOSED"]
+
+
+def test_a_proposal_ttl_beyond_what_drivers_accept_is_a_config_error() -> None:
+    """Drivers refuse proposals open longer than ``max_proposal_ttl_ms``: a Peer whose
+    every proposal would be refused is misconfigured, not unlucky."""
+    longest = HandshakePolicy().max_proposal_ttl_ms
+    assert PeerParams(rides=RidePolicy(proposal_ttl_ms=longest))
+    with pytest.raises(ConfigError, match=r"^RidePolicy\.proposal_ttl_ms="):
+        PeerParams(rides=RidePolicy(proposal_ttl_ms=longest + 1))

@@ -12,7 +12,7 @@ from protocol.fields import CostShare, GeoPoint, TimeWindow
 from protocol.identity import Identity
 from protocol.peer.actions import Notify, Send
 from protocol.peer.notices import InputRejected, RideUpdated
-from protocol.peer.params import HOUR_MS, MINUTE_MS
+from protocol.peer.params import HOUR_MS, MINUTE_MS, PeerParams
 from protocol.peer.ride import RideView
 from protocol.ride import actions as hs
 from protocol.ride.actions import Notice
@@ -320,3 +320,33 @@ def test_a_replayed_frame_changes_nothing_and_is_not_stored_again() -> None:
     assert driver.export() == before
     assert driver.rejected() == {}
     assert [r.ride_id for r in driver.rides()] == [ride_id]
+
+
+def test_an_ended_ride_outlives_keep_ended_ms_while_its_proposal_could_be_replayed() -> None:
+    net = Net()
+    params = PeerParams(keep_ended_ms=1_000)
+    driver = net.add("driver", 1, params)
+    offer_drive(net)
+    rider = BareRider(net, terms_on(net, PICKUP, DROPOFF))
+    frame = rider.propose(ttl_ms=30 * MINUTE_MS)
+    net.run("driver", driver.peer.decline(rider.ride_id, DeclineReason.CHANGED_MIND, net.now_ms))
+    fresh_until = rider.handshake.expires_ms + params.handshake.max_skew_ms
+
+    def replay() -> None:
+        key = rider.identity.public_key
+        net.run("driver", driver.peer.stream_received(key, "ride", frame, net.now_ms))
+
+    # Long past keep_ended_ms, the proposal is still fresh: the replay meets the ended ride.
+    net.run_until(fresh_until - 1)
+    replay()
+    assert [(r.ride_id, r.state) for r in driver.peer.rides()] == [
+        (rider.ride_id, RideState.CANCELLED)
+    ]
+    assert driver.peer.rejected() == {}
+    # Once it has expired, the ride is forgotten, and a replay is refused as expired.
+    net.run_until(fresh_until + params.sweep_ms)
+    assert driver.peer.rides() == []
+    assert not [k for k in driver.store if k[0] == "ride"]
+    replay()
+    assert driver.peer.rides() == []
+    assert driver.peer.rejected() == {("ride", "expired"): 1}

@@ -13,6 +13,7 @@ from protocol.errors import (
     BadSignature,
     Expired,
     IllegalTransition,
+    InvalidMessage,
     LazoozError,
     UnknownKind,
 )
@@ -54,6 +55,7 @@ from tests.test_ride_flow import (
     PICKUP,
     RIDE_ID,
     RIDER,
+    TERMS,
     Pair,
     snapshot,
     states,
@@ -398,6 +400,22 @@ def test_expired_proposal_is_rejected() -> None:
     pair.now_ms += 2 * MINUTE_MS
     unchanged(pair, Expired, lambda: pair.deliver(D))
     assert pair.driver.state is S.IDLE
+
+
+def test_a_proposal_open_longer_than_the_policy_allows_is_refused_both_ways() -> None:
+    pair = Pair()
+    ttl_ms = pair.rider.policy.max_proposal_ttl_ms
+    too_late = pair.now_ms + ttl_ms + 1
+    unchanged(pair, InvalidCommand, lambda: pair.do(R, "propose", expires_ms=too_late))
+    # Received, the bound allows for skew: a driver keeps its ended ride until the
+    # proposal expires (§7.3), so an expiry far ahead would make it keep the ride for ever.
+    skew_ms = pair.driver.policy.max_skew_ms
+    edge = sealed(R, TERMS.proposal(RIDE_ID, 0, pair.now_ms + ttl_ms + skew_ms))
+    beyond = sealed(R, TERMS.proposal(RIDE_ID, 0, pair.now_ms + ttl_ms + skew_ms + 1))
+    error = unchanged(pair, InvalidMessage, lambda: pair.feed(D, beyond))
+    assert str(error).startswith("Propose.expires_ms=")
+    pair.feed(D, edge)
+    assert pair.driver.state is S.PROPOSED
 
 
 # -- local misuse

@@ -85,6 +85,15 @@ class PeerParams:
             value = getattr(self, f.name)
             if type(value) is int and value < (0 if f.name in _MAY_BE_ZERO else 1):
                 raise ConfigError(describe(f"PeerParams.{f.name}", value, "must be positive"))
+        ttl_ms, most_ms = self.rides.proposal_ttl_ms, self.handshake.max_proposal_ttl_ms
+        if not 0 < ttl_ms <= most_ms:
+            raise ConfigError(
+                describe(
+                    "RidePolicy.proposal_ttl_ms",
+                    ttl_ms,
+                    f"must be 1..{most_ms} (HandshakePolicy.max_proposal_ttl_ms)",
+                )
+            )
         p = self.validation
         if not p.min_cell_resolution <= self.request_resolution <= p.max_cell_resolution:
             raise ConfigError(

@@ -132,16 +132,24 @@ def timer_fired(core: Core, ride_id: bytes, now_ms: int) -> list[Action]:
 
 
 def sweep(core: Core, now_ms: int) -> list[Action]:
-    """Forget rides ended more than ``keep_ended_ms`` ago."""
-    keep = core.params.keep_ended_ms
+    """Forget rides ended more than ``keep_ended_ms`` ago whose proposal has expired."""
     gone = [
         rid
         for rid, r in core.rides.items()
-        if r.ended_ms is not None and r.ended_ms + keep < now_ms
+        if r.ended_ms is not None and _kept_until(core, r) < now_ms
     ]
     for rid in gone:
         del core.rides[rid]
     return [Persist("ride", rid, None) for rid in gone]
+
+
+def _kept_until(core: Core, ride: Ride) -> int:
+    """An ended ride answers late messages for ``keep_ended_ms``, and stays at least
+    as long as its proposal is fresh: a replayed ``ride.propose`` must meet this
+    ride, not start a second one with its id (docs/handshake.md §7.3)."""
+    assert ride.ended_ms is not None
+    fresh_until = ride.handshake.expires_ms + core.params.handshake.max_skew_ms
+    return max(ride.ended_ms + core.params.keep_ended_ms, fresh_until)
 
 
 # -- the ride stream

@@ -24,6 +24,9 @@ E = TypeVar("E", bound=enum.IntEnum)
 def proposal_fresh(m: Propose, now_ms: int, policy: HandshakePolicy) -> None:
     if m.expires_ms + policy.max_skew_ms < now_ms:
         raise Expired(describe("Propose.expires_ms", m.expires_ms, f"before now={now_ms}"))
+    latest = now_ms + policy.max_proposal_ttl_ms + policy.max_skew_ms
+    if m.expires_ms > latest:
+        raise InvalidMessage(describe("Propose.expires_ms", m.expires_ms, f"after {latest}"))
 
 
 def pickup_in_reach(m: Confirm, now_ms: int, policy: HandshakePolicy) -> None:

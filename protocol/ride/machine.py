@@ -141,6 +141,11 @@ class RideHandshake:
         return self._deadline_ms
 
     @property
+    def expires_ms(self) -> int:
+        """When the proposal expires; 0 while none was made or received."""
+        return self._expires_ms
+
+    @property
     def revealed(self) -> tuple[GeoPoint, GeoPoint] | None:
         """Exact pickup and drop-off, once the rider has revealed them."""
         return None if self._reveal is None else (self._reveal.pickup, self._reveal.dropoff)
@@ -200,8 +205,13 @@ class RideHandshake:
         """Ask the driver for the ride; the driver must answer before ``expires_ms``."""
         nxt = self._command(Propose, "propose")
         assert self._terms is not None  # a rider always has terms
-        if expires_ms <= now_ms:
-            raise InvalidCommand(describe("expires_ms", expires_ms, f"must be after now={now_ms}"))
+        ttl_ms = self.policy.max_proposal_ttl_ms
+        if not now_ms < expires_ms <= now_ms + ttl_ms:
+            raise InvalidCommand(
+                describe(
+                    "expires_ms", expires_ms, f"must be after now={now_ms}, by {ttl_ms} ms at most"
+                )
+            )
         message = self._terms.proposal(self.ride_id, self._step(), expires_ms)
         checks.local(check_message, message)
         self._expires_ms = expires_ms

@@ -41,6 +41,10 @@ class HandshakePolicy:
     max_skew_ms: int = 30 * SECOND_MS
     #: How far ahead a confirmed pickup may be.
     max_ahead_ms: int = 2 * DAY_MS
+    #: Longest a proposal may stay open: its ``expires_ms`` at most this far after
+    #: now (plus ``max_skew_ms`` when received). A driver keeps an ended ride until
+    #: then, to catch a replayed proposal (§7.3), so this bounds what it keeps.
+    max_proposal_ttl_ms: int = 1 * HOUR_MS
     #: Wrong PINs the driver may type before the ride is cancelled.
     pin_attempts: int = 5
 
