@@ -139,9 +139,12 @@ class Config:
 
 
 def default_data_dir(env: Mapping[str, str]) -> Path:
-    """``$XDG_DATA_HOME/lazooz``, or ``~/.local/share/lazooz``."""
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base).expanduser().absolute() / "lazooz"
+    """``$XDG_DATA_HOME/lazooz``, or ``$HOME/.local/share/lazooz``."""
+    xdg = env.get("XDG_DATA_HOME")
+    if xdg:
+        return Path(xdg).expanduser().absolute() / "lazooz"
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    return home.absolute() / ".local" / "share" / "lazooz"
 
 
 def defaults(env: Mapping[str, str] | None = None) -> Config:
