@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trio
 
 from lazooz.store import MIGRATIONS, SCHEMA_VERSION, KnownPeer, SchemaTooNew, Store
 from lazooz.store.schema import APPLICATION_ID, migrate
@@ -172,6 +173,22 @@ def test_only_persist_actions_are_applied(store: Store) -> None:
     with pytest.raises(TypeError, match="takes Persist actions"):
         store.apply([OWN[0], "Publish"])  # type: ignore[list-item]
     assert store.load() == []
+
+
+@pytest.mark.trio
+async def test_batches_from_trio_worker_threads_all_land_whole(store: Store) -> None:
+    """How the node calls the store: ``trio.to_thread.run_sync``, from several tasks at once."""
+
+    async def writer(task: int) -> None:
+        for n in range(10):
+            batch = [Persist("ride", bytes([task, n, j]), bytes(64)) for j in range(5)]
+            assert await trio.to_thread.run_sync(store.apply, batch) == 5
+
+    async with trio.open_nursery() as nursery:
+        for task in range(4):
+            nursery.start_soon(writer, task)
+    keys = [key for _, key, _ in await trio.to_thread.run_sync(store.load)]
+    assert keys == sorted(bytes([t, n, j]) for t in range(4) for n in range(10) for j in range(5))
 
 
 # -- durability settings and the file itself
