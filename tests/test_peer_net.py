@@ -267,7 +267,16 @@ def offer_drive(
 
 def request_ride(net: Net, name: str, pickup: GeoPoint, dropoff: GeoPoint) -> bytes:
     """``name`` asks for one seat in ``RIDE_WINDOW``, walking up to 400 m; the request id."""
-    request_id, actions = net.peer(name).request(
+    request_id, actions = new_request(net, name, pickup, dropoff)
+    net.run(name, actions)
+    return request_id
+
+
+def new_request(
+    net: Net, name: str, pickup: GeoPoint, dropoff: GeoPoint
+) -> tuple[bytes, list[Action]]:
+    """``request_ride``'s command, its actions not yet run (nothing published)."""
+    return net.peer(name).request(
         pickup=pickup,
         dropoff=dropoff,
         window=RIDE_WINDOW,
@@ -276,8 +285,6 @@ def request_ride(net: Net, name: str, pickup: GeoPoint, dropoff: GeoPoint) -> by
         expires_ms=NOW_MS + HOUR_MS,
         now_ms=net.now_ms,
     )
-    net.run(name, actions)
-    return request_id
 
 
 def test_net_runs_events_in_time_order_and_honours_timers() -> None:

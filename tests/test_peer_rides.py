@@ -23,7 +23,7 @@ from protocol.ride.terms import RideTerms
 from protocol.ride.validation import open_ride_message
 from protocol.signing import seal
 from tests.strategies import NOW_MS
-from tests.test_peer_net import RIDE_WINDOW, Net, notes_of, offer_drive, request_ride
+from tests.test_peer_net import RIDE_WINDOW, Net, new_request, notes_of, offer_drive, request_ride
 
 MALLORY = Identity.from_seed(bytes([66]) * 32)
 PICKUP = GeoPoint.from_degrees(32.0950, 34.7840)
@@ -78,11 +78,18 @@ class BareRider:
 
     def reveal_once_accepted(self, pickup: GeoPoint, dropoff: GeoPoint) -> None:
         """The driver's user accepts; the rider hears it and reveals its points."""
-        net = self.net
-        net.run("driver", self.driver.peer.accept(self.ride_id, net.now_ms))
-        accept = net.outbox[-1]
-        self.handshake.receive(open_ride_message(accept.data), now_ms=net.now_ms)
-        self.send(self.handshake.reveal(pickup, dropoff, now_ms=net.now_ms, rng=random.Random(1)))
+        self.net.run("driver", self.driver.peer.accept(self.ride_id, self.net.now_ms))
+        self.hear()
+        self.reveal(pickup, dropoff)
+
+    def hear(self) -> None:
+        """The driver's last ride frame to this rider reaches its handshake."""
+        last = [a for a in ride_frames(self.net, "driver") if a.to == self.identity.public_key][-1]
+        self.handshake.receive(open_ride_message(last.data), now_ms=self.net.now_ms)
+
+    def reveal(self, pickup: GeoPoint, dropoff: GeoPoint) -> None:
+        now_ms = self.net.now_ms
+        self.send(self.handshake.reveal(pickup, dropoff, now_ms=now_ms, rng=random.Random(1)))
 
     def send(self, actions: Sequence[hs.Action]) -> None:
         for a in actions:
@@ -103,6 +110,11 @@ class BareRider:
 
     def view(self) -> RideView:
         return next(r for r in self.driver.peer.rides() if r.ride_id == self.ride_id)
+
+
+def ride_frames(net: Net, who: str) -> list[Send]:
+    """Every ride-stream frame ``who``'s Peer sent, in order."""
+    return [a for _, w, a in net.trace if w == who and isinstance(a, Send) and a.channel == "ride"]
 
 
 def terms_on(net: Net, pickup: GeoPoint, dropoff: GeoPoint, **changes: Any) -> RideTerms:
@@ -252,15 +264,7 @@ def test_a_request_heard_after_the_proposal_must_agree_with_it_at_the_exact_chec
     rider_node = net.add("rider", 2)
     offer_drive(net)
     # The rider's request is made, but its gossip held back until after the accept.
-    request_id, publish = rider_node.peer.request(
-        pickup=PICKUP,
-        dropoff=DROPOFF,
-        window=RIDE_WINDOW,
-        seats=1,
-        max_walk_m=400,
-        expires_ms=NOW_MS + HOUR_MS,
-        now_ms=net.now_ms,
-    )
+    request_id, publish = new_request(net, "rider", PICKUP, DROPOFF)
     late = TimeWindow(RIDE_WINDOW.start_ms, RIDE_WINDOW.end_ms + MINUTE_MS)
     terms = terms_on(net, PICKUP, DROPOFF, request_id=request_id, window=late)
     rider = BareRider(net, terms, identity=rider_node.identity)
@@ -269,13 +273,8 @@ def test_a_request_heard_after_the_proposal_must_agree_with_it_at_the_exact_chec
     net.run("rider", publish)
     net.run_for(1_000)
     assert len(driver.peer.book().requests) == 1
-    accept = next(
-        a
-        for _, who, a in net.trace
-        if who == "driver" and isinstance(a, Send) and a.channel == "ride"
-    )
-    rider.handshake.receive(open_ride_message(accept.data), now_ms=net.now_ms)
-    rider.send(rider.handshake.reveal(PICKUP, DROPOFF, now_ms=net.now_ms, rng=random.Random(1)))
+    rider.hear()
+    rider.reveal(PICKUP, DROPOFF)
     update = rider.revealed_update()
     assert update.check is None
     assert update.reason is not None and update.reason.startswith("Propose.window=")
@@ -294,11 +293,7 @@ def test_a_proposal_nobody_answers_times_out_and_the_request_stays_open() -> Non
 
 def test_propose_message_is_not_sent_twice() -> None:
     net, _ride_id = proposed_pair()
-    frames = [
-        a
-        for _, who, a in net.trace
-        if who == "rider" and isinstance(a, Send) and a.channel == "ride"
-    ]
+    frames = ride_frames(net, "rider")
     assert len(frames) == 1
     assert isinstance(open_ride_message(frames[0].data).message, Propose)
 
@@ -306,11 +301,7 @@ def test_propose_message_is_not_sent_twice() -> None:
 def test_a_replayed_frame_changes_nothing_and_is_not_stored_again() -> None:
     net, ride_id = proposed_pair()
     driver = net.peer("driver")
-    (propose,) = [
-        a
-        for _, who, a in net.trace
-        if who == "rider" and isinstance(a, Send) and a.channel == "ride"
-    ]
+    (propose,) = ride_frames(net, "rider")
     before = driver.export()
     for _ in range(3):
         actions = driver.stream_received(

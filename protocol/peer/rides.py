@@ -73,7 +73,8 @@ def propose(
     match = min(found, key=lambda m: m.rank_key)
     booked = core.book.offers.get((match.driver, offer_id))
     assert booked is not None  # candidates are dropped with their offers
-    _check_capacity(core)
+    if _full(core):
+        raise BadCommand(describe("rides", core.params.max_rides, "rides in progress already"))
     terms = RideTerms.between(booked.message, own.request)
     ride_id = core.rng.randbytes(ID_BYTES)
     handshake = RideHandshake.rider(
@@ -188,7 +189,7 @@ def _proposed_ride(core: Core, signed: Signed[RideMessage]) -> Ride:
         raise UnknownRide(describe(f"{type(m).__name__}.ride_id", m.ride_id.hex(), "no such ride"))
     if m.offer_id not in core.offers:
         raise UnknownOffer(describe("Propose.offer_id", m.offer_id.hex(), "not an offer of mine"))
-    if sum(not r.ended for r in core.rides.values()) >= core.params.max_rides:
+    if _full(core):
         raise Busy(describe("rides", core.params.max_rides, "rides in progress already"))
     handshake = RideHandshake.driver(
         ride_id=m.ride_id, me=core.me, rider=signed.author, policy=core.params.handshake
@@ -405,6 +406,6 @@ def _ride(core: Core, ride_id: bytes) -> Ride:
     return ride
 
 
-def _check_capacity(core: Core) -> None:
-    if sum(not r.ended for r in core.rides.values()) >= core.params.max_rides:
-        raise BadCommand(describe("rides", core.params.max_rides, "rides in progress already"))
+def _full(core: Core) -> bool:
+    """``max_rides`` rides are in progress: no new one, proposed or received."""
+    return sum(not r.ended for r in core.rides.values()) >= core.params.max_rides

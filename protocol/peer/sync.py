@@ -9,11 +9,14 @@ answers make progress. Entries are verified one by one (``sync.apply``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from protocol.errors import RemoteError, describe
 from protocol.fields import MessageId, PublicKey
 from protocol.ledger import sync
 from protocol.ledger.forks import Fork, verify_fork
 from protocol.ledger.wire import ForkProof, SyncEntries, SyncHeads, SyncWant
+from protocol.messages import Message
 from protocol.peer.actions import Action, Notify, Publish, Send
 from protocol.peer.core import LEDGER_TOPIC, Core
 from protocol.peer.errors import WrongSender
@@ -48,10 +51,7 @@ class SyncState:
 
 def connected(core: Core, peer: PublicKey) -> list[Action]:
     """A stream to ``peer`` opened: send it every head this Peer holds."""
-    return [
-        Send(peer, "sync", seal(core.identity, m).raw)
-        for m in sync.heads_messages(sync.heads(core.ledger))
-    ]
+    return _send(core, peer, sync.heads_messages(sync.heads(core.ledger)))
 
 
 def stream_received(
@@ -69,9 +69,7 @@ def stream_received(
         return heads_received(core, state, peer, m, now_ms)
     if isinstance(m, SyncWant):
         raws = sync.entries_for(core.ledger, m.wants, core.params.max_sync_entries)
-        return [
-            Send(peer, "sync", seal(core.identity, batch).raw) for batch in sync.entry_batches(raws)
-        ]
+        return _send(core, peer, sync.entry_batches(raws))
     if isinstance(m, SyncEntries):
         return entries_received(core, state, peer, m, now_ms)
     assert isinstance(m, ForkProof)
@@ -103,9 +101,7 @@ def entries_received(
             out += _ask(core, state, peer, remote, now_ms, again=True)
     # The peer's copy of a log differs further back: ask it for the earlier entry
     # (docs/ledger.md §10.5, step 5), until the fork shows.
-    out += [
-        Send(peer, "sync", seal(core.identity, w).raw) for w in sync.want_messages(report.refetch)
-    ]
+    out += _send(core, peer, sync.want_messages(report.refetch))
     return out
 
 
@@ -162,7 +158,12 @@ def _ask(
         stale = [a for a, (_, at) in state.asked.items() if at + ASK_AGAIN_MS <= now_ms]
         for author in stale:
             del state.asked[author]
-    return [Send(peer, "sync", seal(core.identity, m).raw) for m in sync.want_messages(wanted)]
+    return _send(core, peer, sync.want_messages(wanted))
+
+
+def _send(core: Core, peer: PublicKey, messages: Sequence[Message]) -> list[Action]:
+    """``messages``, sealed by this Peer, as frames of the sync stream to ``peer``."""
+    return [Send(peer, "sync", seal(core.identity, m).raw) for m in messages]
 
 
 def _fork_found(core: Core, fork: Fork) -> list[Action]:
