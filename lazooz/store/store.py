@@ -380,6 +380,12 @@ def _create_private(path: Path) -> None:
     except OSError as exc:
         raise StoreError(describe("store", str(path), f"cannot be created: {exc}")) from exc
     os.close(fd)
+    # The new name must survive a power loss too, not only what SQLite writes into it.
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _take_lock(path: Path) -> int:
