@@ -31,6 +31,7 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
 from libp2p.pubsub.pubsub import Pubsub
+from libp2p.relay.circuit_v2.dcutr import DCUtRProtocol
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from libp2p.stream_muxer.yamux.yamux import PROTOCOL_ID as YAMUX_PROTOCOL_ID
@@ -40,6 +41,7 @@ from libp2p.tools.anyio_service import background_trio_service
 from lazooz.net.counters import Counters, CountHandler
 from lazooz.net.gossip import Gossip, GossipHandler, Validator
 from lazooz.net.keys import key_pair_of, public_key_of
+from lazooz.net.relay import Relay, is_circuit, relay_limits
 from lazooz.net.streams import FrameHandler, Streams, StreamTimeouts
 from protocol.errors import ConfigError, describe
 from protocol.fields import PublicKey
@@ -87,6 +89,18 @@ class NetConfig:
     #: each *author* in its validator instead, so this only stops floods.
     max_messages_per_topic_per_second: float = 1000.0
     streams: StreamTimeouts = field(default_factory=StreamTimeouts)
+    #: Relay for others (circuit relay v2 "hop"): for an always-on node.
+    relay_hop: bool = False
+    #: With ``relay_hop``: how many members may hold a reservation, and how
+    #: many relayed connections may run at once.
+    relay_max_reservations: int = 128
+    relay_max_circuits: int = 128
+    #: Relays (multiaddrs ending in ``/p2p/<peer id>``) to hold reservations
+    #: at, for a host that others cannot dial directly.
+    relays: Sequence[str] = ()
+    #: Try to replace relayed connections by direct ones (DCUtR hole punching;
+    #: README: works on loopback, untried through real NATs).
+    hole_punch: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +129,14 @@ class NetHost:
         host: IHost,
         gossip: Gossip,
         streams: Streams,
+        relay: Relay,
         config: NetConfig,
         counters: Counters,
     ) -> None:
         self._host = host
         self._gossip = gossip
         self._streams = streams
+        self._relay = relay
         self._config = config
         #: What the host saw by ``(area, what)``: ``("ride", "oversized")``,
         #: ``("gossip", "rejected")``, ``("dial", "failed")``... (README).
@@ -140,8 +156,12 @@ class NetHost:
 
     @property
     def addrs(self) -> list[str]:
-        """Where others can dial this host, each ending in ``/p2p/<peer id>``."""
-        return [str(a) for a in self._host.get_addrs()]
+        """Where others can dial this host, each ending in ``/p2p/<peer id>``.
+
+        Its own listening addresses first, then one through each relay where
+        it holds a reservation (``config.relays``).
+        """
+        return [str(a) for a in self._host.get_addrs()] + self._relay.circuit_addrs()
 
     def connected_peers(self) -> list[PublicKey]:
         """Members this host has a connection to."""
@@ -178,13 +198,21 @@ class NetHost:
         return await self._streams.send(to, channel, data)
 
     async def connect(self, addr: str) -> PublicKey | None:
-        """Dial ``addr`` (ending in ``/p2p/<peer id>``); the member reached, or ``None``."""
+        """Dial ``addr`` (ending in ``/p2p/<peer id>``); the member reached, or ``None``.
+
+        ``addr`` may lead through a relay: ``<relay addr>/p2p-circuit/p2p/<peer id>``.
+        """
         info = parse_peer_addr(addr, "addr")
         return await self._dial(info)
 
     async def _dial(self, info: PeerInfo) -> PublicKey | None:
         ok = False
         with trio.move_on_after(self._config.dial_timeout_s):
+            if any(is_circuit(a) for a in info.addrs):
+                via = multiaddr.Multiaddr(f"{info.addrs[0]}/p2p/{info.peer_id}")
+                if not await self._relay.dial(via):
+                    return None
+                return public_key_of(info.peer_id)
             try:
                 await self._host.connect(info)
                 ok = True
@@ -212,6 +240,7 @@ class NetHost:
     ) -> None:
         network = self._host.get_network()
         async for opened, peer in events:
+            self.counters.add("conn", "opened" if opened else "closed")
             key = public_key_of(peer)
             if opened and peer not in self._connected:
                 self._connected.add(peer)
@@ -271,11 +300,14 @@ def parse_peer_addr(text: str, field: str) -> PeerInfo:
         raise ConfigError(describe(field, text, f"must end in /p2p/<peer id> ({exc})")) from None
 
 
-def _check(config: NetConfig) -> tuple[list[multiaddr.Multiaddr], list[PeerInfo]]:
+def _check(
+    config: NetConfig,
+) -> tuple[list[multiaddr.Multiaddr], list[PeerInfo], list[PeerInfo]]:
     if not config.listen:
         raise ConfigError(describe("listen", list(config.listen), "give at least one address"))
     listen = [parse_multiaddr(a, f"listen[{i}]") for i, a in enumerate(config.listen)]
     bootstrap = [parse_peer_addr(a, f"bootstrap[{i}]") for i, a in enumerate(config.bootstrap)]
+    relays = [parse_peer_addr(a, f"relays[{i}]") for i, a in enumerate(config.relays)]
     if config.heartbeat_s < 1:
         raise ConfigError(describe("heartbeat_s", config.heartbeat_s, "must be at least 1"))
     if not 0 < config.degree_low <= config.degree <= config.degree_high:
@@ -286,7 +318,7 @@ def _check(config: NetConfig) -> tuple[list[multiaddr.Multiaddr], list[PeerInfo]
                 "need 0 < degree_low <= degree <= degree_high",
             )
         )
-    return listen, bootstrap
+    return listen, bootstrap, relays
 
 
 @asynccontextmanager
@@ -294,7 +326,7 @@ async def open_host(
     identity: Identity, config: NetConfig, handlers: Handlers
 ) -> AsyncIterator[NetHost]:
     """Run a host for ``identity`` until the block ends; raises ``ConfigError`` on bad config."""
-    listen, bootstrap = _check(config)
+    listen, bootstrap, relays = _check(config)
     key_pair = key_pair_of(identity)
     host = new_host(
         key_pair=key_pair,
@@ -320,7 +352,13 @@ async def open_host(
     counters = Counters(handlers.count)
     gossip = Gossip(pubsub, router, handlers.validate, handlers.gossip, counters.add)
     streams = Streams(host, handlers.frame, config.streams, counters.add)
-    net = NetHost(host, gossip, streams, config, counters)
+    relay = Relay(
+        host,
+        hop=config.relay_hop,
+        limits=relay_limits(config.relay_max_reservations, config.relay_max_circuits),
+        count=counters.add,
+    )
+    net = NetHost(host, gossip, streams, relay, config, counters)
     events_in, events_out = trio.open_memory_channel[tuple[bool, ID]](math.inf)
     host.get_network().register_notifee(_ConnectionEvents(events_in))
 
@@ -328,7 +366,11 @@ async def open_host(
         host.run(listen_addrs=listen),
         background_trio_service(pubsub),
         background_trio_service(router),
+        background_trio_service(relay.protocol),
+        contextlib.AsyncExitStack() as optional,
     ):
+        if config.hole_punch:
+            await optional.enter_async_context(background_trio_service(DCUtRProtocol(host)))
         try:
             await pubsub.wait_until_ready()
             async with trio.open_nursery() as nursery:
@@ -337,6 +379,10 @@ async def open_host(
                 nursery.start_soon(net._track_connections, events_out, handlers)
                 if bootstrap:
                     nursery.start_soon(net._keep_bootstrap, bootstrap)
+                if relays:
+                    nursery.start_soon(
+                        relay.keep_reservations, relays, config.redial_s, config.dial_timeout_s
+                    )
                 log.info("host started", peer_id=str(net.peer_id), addrs=net.addrs)
                 try:
                     yield net
