@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from protocol import geo
-from protocol.codec import DecodeLimits, check_header, decode_body, decode_envelope
+from protocol.codec import DecodeLimits
 from protocol.envelope import Signed
 from protocol.errors import (
     BadGeometry,
@@ -30,8 +30,8 @@ from protocol.errors import (
     describe,
 )
 from protocol.fields import MICRO, MessageId, Polyline, TimeWindow
-from protocol.identity import verify
-from protocol.messages import GossipMessage, RideOffer, RideRequest
+from protocol.messages import KINDS, GossipMessage, RideOffer, RideRequest
+from protocol.opening import open_signed
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -140,20 +140,14 @@ def open_gossip(
                 f"must be >= ValidationPolicy.max_skew_ms={policy.max_skew_ms}",
             )
         )
-    check_size(data, policy)
-    limits = policy.decode_limits
-    env = decode_envelope(data, limits)
-    cls = check_header(env)
-    message = decode_body(env.kind, env.body, limits)
-    assert isinstance(message, cls)
-    verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
+    opened = open_signed(data, KINDS, policy.decode_limits)
+    message = opened.message
     assert isinstance(message, (RideOffer, RideRequest))
     check_freshness(message, now_ms, policy)
-    message_id = env.message_id
-    replay.check(message_id)
+    replay.check(opened.message_id)
     check_semantics(message, policy)
-    replay.record(message_id, message.expires_ms, now_ms)
-    return Signed(message=message, author=env.author, message_id=message_id, raw=data)
+    replay.record(opened.message_id, message.expires_ms, now_ms)
+    return Signed(message=message, author=opened.author, message_id=opened.message_id, raw=data)
 
 
 def check_size(data: bytes, policy: ValidationPolicy = DEFAULT_POLICY) -> None:

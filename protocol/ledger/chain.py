@@ -14,15 +14,15 @@ from collections.abc import Iterator
 from typing import final
 
 from protocol import geo
-from protocol.codec import check_header, decode_body, decode_envelope
 from protocol.envelope import Envelope, Signed
-from protocol.errors import InvalidMessage, Oversized, Stale, describe
+from protocol.errors import InvalidMessage, Stale, describe
 from protocol.fields import H3Cell, MessageId, PublicKey
 from protocol.identity import member_id, verify
 from protocol.ledger.errors import Gap, NotAParty, TimeReversal, WrongAuthor, WrongPrev
 from protocol.ledger.receipt import Receipt
-from protocol.ledger.wire import ENTRY_LIMITS, MAX_ENTRY_BYTES, ZERO_HASH, LogEntry, ReceiptHalf
+from protocol.ledger.wire import ENTRY_LIMITS, ZERO_HASH, LogEntry, ReceiptHalf
 from protocol.messages import Message
+from protocol.opening import parse
 from protocol.validation import DEFAULT_POLICY
 
 ENTRY_KINDS: dict[str, type[Message]] = {LogEntry.KIND: LogEntry}
@@ -37,11 +37,7 @@ MAX_RIDE_COST_MINOR = DEFAULT_POLICY.max_cost_minor * 1001
 
 def parse_entry(raw: bytes) -> tuple[Envelope, LogEntry]:
     """Size, envelope, header and body of a raw entry (SPEC §8.4 steps 1-3), unverified."""
-    if len(raw) > MAX_ENTRY_BYTES:
-        raise Oversized(describe("message", f"<{len(raw)} bytes>", f"limit is {MAX_ENTRY_BYTES}"))
-    env = decode_envelope(raw, ENTRY_LIMITS)
-    check_header(env, ENTRY_KINDS)
-    entry = decode_body(env.kind, env.body, ENTRY_LIMITS)
+    env, entry = parse(raw, ENTRY_KINDS, ENTRY_LIMITS)
     assert isinstance(entry, LogEntry)
     return env, entry
 

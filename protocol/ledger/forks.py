@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from protocol.codec import check_header, decode_body, decode_envelope
 from protocol.envelope import Signed
-from protocol.errors import InvalidMessage, Oversized, describe
+from protocol.errors import InvalidMessage, describe
 from protocol.fields import PublicKey
-from protocol.identity import member_id, verify
+from protocol.identity import member_id
 from protocol.ledger.chain import open_entry
 from protocol.ledger.errors import NotAFork, WrongAuthor
 from protocol.ledger.wire import ForkProof, LogEntry
+from protocol.opening import open_signed
 from protocol.wire import GOSSIP_LIMITS, DecodeLimits
 
 _FORK_KINDS = {ForkProof.KIND: ForkProof}
@@ -77,11 +77,6 @@ def open_fork(raw: bytes, limits: DecodeLimits = GOSSIP_LIMITS) -> Fork:
     no time, so freshness does not apply; a proof whose author is already
     known to have forked at or below its ``seq`` adds nothing.
     """
-    if len(raw) > limits.max_bytes:
-        raise Oversized(describe("message", f"<{len(raw)} bytes>", f"limit is {limits.max_bytes}"))
-    env = decode_envelope(raw, limits)
-    check_header(env, _FORK_KINDS)
-    proof = decode_body(env.kind, env.body, limits)
+    proof = open_signed(raw, _FORK_KINDS, limits).message
     assert isinstance(proof, ForkProof)
-    verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
     return verify_fork(proof)

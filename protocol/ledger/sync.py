@@ -12,18 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from protocol.codec import check_header, decode_body, decode_envelope
 from protocol.envelope import Signed
-from protocol.errors import Oversized, RemoteError, describe
+from protocol.errors import RemoteError, describe
 from protocol.fields import MessageId, PublicKey
-from protocol.identity import member_id, verify
+from protocol.identity import member_id
 from protocol.ledger.book import AddStatus, Ledger, Rejected
 from protocol.ledger.chain import parse_entry, verify_parsed
 from protocol.ledger.errors import Unchained, WrongPrev
 from protocol.ledger.wire import (
     MAX_BATCH,
     MAX_HEADS,
-    MAX_SYNC_BYTES,
     MAX_WANTS,
     SYNC_KINDS,
     SYNC_LIMITS,
@@ -36,6 +34,7 @@ from protocol.ledger.wire import (
     Want,
 )
 from protocol.messages import Message
+from protocol.opening import open_signed
 
 #: Each author's last chained entry: ``author -> (seq, entry id)``.
 Heads = Mapping[PublicKey, tuple[int, MessageId]]
@@ -185,13 +184,7 @@ def open_sync_message(data: bytes) -> Signed[Message]:
     ``protocol.ride.validation.open_ride_message``; the entries inside a
     ``sync.entries`` frame are opened one by one later, by ``apply``.
     """
-    if len(data) > MAX_SYNC_BYTES:
-        raise Oversized(describe("message", f"<{len(data)} bytes>", f"limit is {MAX_SYNC_BYTES}"))
-    env = decode_envelope(data, SYNC_LIMITS)
-    check_header(env, SYNC_KINDS)
-    message = decode_body(env.kind, env.body, SYNC_LIMITS)
-    verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
-    return Signed(message=message, author=env.author, message_id=env.message_id, raw=data)
+    return open_signed(data, SYNC_KINDS, SYNC_LIMITS)
 
 
 def heads_messages(local: Heads) -> list[SyncHeads]:

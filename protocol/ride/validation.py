@@ -10,11 +10,10 @@ a ride message is checked against its ride instead, by ``RideHandshake``
 from __future__ import annotations
 
 from protocol import geo
-from protocol.codec import check_header, decode_body, decode_envelope
 from protocol.envelope import Signed
-from protocol.errors import BadGeometry, InvalidMessage, Oversized, describe
+from protocol.errors import BadGeometry, InvalidMessage, describe
 from protocol.fields import CostShare, GeoPoint, H3Cell
-from protocol.identity import verify
+from protocol.opening import open_signed
 from protocol.ride.messages import (
     RIDE_KINDS,
     Confirm,
@@ -43,15 +42,11 @@ def open_ride_message(data: bytes, limits: DecodeLimits = RIDE_LIMITS) -> Signed
     Raises the ``RemoteError`` of the first step that fails; a frame that
     passes is signed by its ``author`` but not yet checked against any ride.
     """
-    if len(data) > limits.max_bytes:
-        raise Oversized(describe("message", f"<{len(data)} bytes>", f"limit is {limits.max_bytes}"))
-    env = decode_envelope(data, limits)
-    cls = check_header(env, RIDE_KINDS)
-    message = decode_body(env.kind, env.body, limits)
-    assert isinstance(message, cls) and isinstance(message, RideMessage)
-    verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
+    opened = open_signed(data, RIDE_KINDS, limits)
+    message = opened.message
+    assert isinstance(message, RideMessage)
     check_message(message)
-    return Signed(message=message, author=env.author, message_id=env.message_id, raw=data)
+    return Signed(message=message, author=opened.author, message_id=opened.message_id, raw=data)
 
 
 def check_message(m: RideMessage) -> None:
