@@ -76,6 +76,13 @@ def test_two_entries_at_one_seq_are_a_fork_told_and_gossiped() -> None:
     assert told == [ForkFound(ALICE.public_key, 1)]
     (published,) = [a for a in actions if isinstance(a, Publish)]
     assert published.topic == LEDGER_TOPIC
+    # The proof is kept: a restarted Peer still knows the author forked.
+    kept = [a for a in actions if isinstance(a, Persist) and a.kind == "fork"]
+    assert [(a.key, a.data) for a in kept] == [(ALICE.public_key, published.data)]
+    stored = [(p.kind, p.key, p.data) for p in peer.export() if p.data is not None]
+    again = Peer(Identity.from_seed(bytes([9]) * 32), TEL_AVIV, random.Random(9), stored=stored)
+    assert again.ledger.fork_seq(ALICE.public_key) == 1
+    assert again.balances() == peer.balances()
     # Another peer takes the proof from gossip, and tells its user too.
     other = Peer(Identity.from_seed(bytes([10]) * 32), TEL_AVIV, random.Random(10))
     other.start(NOW_MS)

@@ -21,7 +21,7 @@ CHANNELS: tuple[Channel, ...] = ("ride", "sync")
 #: What a ``Persist`` stores. ``entry``: a raw log entry, key ``author || seq``
 #: (8 bytes, big-endian); ``offer``/``request``: an own offer or request with
 #: its private parts; ``ride``: a ride's journal. Keys are bytes.
-PersistKind = Literal["entry", "offer", "request", "ride"]
+PersistKind = Literal["entry", "fork", "offer", "request", "ride"]
 
 #: A timer's name: a tuple of strings and bytes the Peer chooses, e.g.
 #: ``("ride", ride_id)``; hashable, comparable, and stable across restarts.

@@ -18,6 +18,7 @@ import msgpack
 
 from protocol.errors import LazoozError, StoreError, describe
 from protocol.ledger.credit import balances
+from protocol.ledger.forks import open_fork
 from protocol.peer import journal
 from protocol.peer import own as own_mod
 from protocol.peer import rides as rides_mod
@@ -37,6 +38,10 @@ def export(core: Core) -> list[Persist]:
         for log in core.ledger
         for e in log
     ]
+    out += [
+        Persist("fork", author, seal(core.identity, fork.proof).raw)
+        for author, fork in sorted(core.ledger.forks.items())
+    ]
     out += [Persist("offer", k, own_mod.dump_offer(o)) for k, o in core.offers.items()]
     out += [Persist("request", k, own_mod.dump_request(r)) for k, r in core.requests.items()]
     out += [Persist("ride", k, journal.dump(r)) for k, r in core.rides.items()]
@@ -49,12 +54,21 @@ def restore(core: Core, records: Iterable[Record]) -> None:
     Records are the Peer's own writing: one that does not load means a broken
     store, and raises ``StoreError`` naming the record.
     """
-    by_kind: dict[str, list[Record]] = {"entry": [], "offer": [], "request": [], "ride": []}
+    by_kind: dict[str, list[Record]] = {
+        "entry": [],
+        "fork": [],
+        "offer": [],
+        "request": [],
+        "ride": [],
+    }
     for record in records:
         if record[0] not in by_kind:
             rule = f"must be one of {sorted(by_kind)}"
             raise StoreError(describe("record kind", record[0], rule))
         by_kind[record[0]].append(record)
+    for kind, key, data in by_kind["fork"]:
+        with _loading(kind, key):
+            core.ledger.add_fork(open_fork(data))
     for kind, key, data in sorted(by_kind["entry"], key=lambda r: r[1]):
         with _loading(kind, key):
             core.ledger.add(data)

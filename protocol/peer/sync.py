@@ -17,7 +17,7 @@ from protocol.ledger import sync
 from protocol.ledger.forks import Fork, verify_fork
 from protocol.ledger.wire import ForkProof, SyncEntries, SyncHeads, SyncWant
 from protocol.messages import Message
-from protocol.peer.actions import Action, Notify, Publish, Send
+from protocol.peer.actions import Action, Notify, Persist, Publish, Send
 from protocol.peer.core import LEDGER_TOPIC, Core
 from protocol.peer.errors import WrongSender
 from protocol.peer.notices import ForkFound
@@ -167,7 +167,11 @@ def _send(core: Core, peer: PublicKey, messages: Sequence[Message]) -> list[Acti
 
 
 def _fork_found(core: Core, fork: Fork) -> list[Action]:
+    # Kept, so a restarted node still freezes the author's credit without
+    # waiting to hear the proof again; the same sealed bytes go on gossip.
+    sealed = seal(core.identity, fork.proof).raw
     return [
+        Persist("fork", fork.author, sealed),
         Notify(ForkFound(fork.author, fork.seq)),
-        Publish(LEDGER_TOPIC, seal(core.identity, fork.proof).raw),
+        Publish(LEDGER_TOPIC, sealed),
     ]
