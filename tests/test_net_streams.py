@@ -11,15 +11,18 @@ import trio
 from libp2p import new_host
 from libp2p.crypto.secp256k1 import create_new_key_pair as new_secp256k1_key_pair
 from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
+from libp2p.custom_types import TProtocol
 from libp2p.host.exceptions import StreamFailure
+from libp2p.network.exceptions import SwarmException
 from libp2p.network.stream.exceptions import StreamError
 from libp2p.peer.peerinfo import info_from_p2p_addr
+from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 
 from lazooz.net import RIDE, SYNC, FrameTooLarge, NetConfig, NetHost, StreamTimeouts, open_host
 from lazooz.net.frames import HEADER, encode
-from lazooz.net.keys import peer_id_of
+from lazooz.net.keys import key_pair_of, peer_id_of
 from lazooz.net.testing import Recorder
 from protocol.identity import Identity
 
@@ -168,6 +171,26 @@ async def test_streams_from_a_peer_without_a_member_key_are_refused() -> None:
         # A connection from a non-member is no member connecting.
         assert rb.connected == []
         await outsider.close()
+
+
+@pytest.mark.trio
+async def test_a_dialler_offering_only_plaintext_is_refused() -> None:
+    # py-libp2p's default host accepts /plaintext/2.0.0, whose dialler merely
+    # claims a key: anyone could pose as any member. Ours speaks Noise only.
+    rb = Recorder()
+    pair = key_pair_of(identity(1))
+    impostor = new_host(
+        key_pair=pair, sec_opt={TProtocol(PLAINTEXT_PROTOCOL_ID): InsecureTransport(pair)}
+    )
+    async with (
+        open_host(identity(2), CONFIG, rb.handlers()) as b,
+        impostor.run([multiaddr.Multiaddr("/ip4/127.0.0.1/tcp/0")]),
+    ):
+        with pytest.raises(SwarmException):
+            await impostor.connect(info_from_p2p_addr(multiaddr.Multiaddr(b.addrs[0])))
+        assert b.connected_peers() == []
+        assert rb.connected == []
+        await impostor.close()
 
 
 @pytest.mark.trio
