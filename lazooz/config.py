@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar, cast, overload
 
-import multiaddr  # type: ignore[import-untyped]
+import multiaddr
 
 from protocol.errors import ConfigError, describe
 from protocol.fields import GeoPoint

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-import multihash  # type: ignore[import-untyped]
+import multihash
 import pytest
 from libp2p.crypto.rsa import create_new_key_pair as new_rsa_key_pair
 from libp2p.crypto.secp256k1 import create_new_key_pair as new_secp256k1_key_pair

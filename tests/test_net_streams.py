@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 
-import multiaddr  # type: ignore[import-untyped]
+import multiaddr
 import pytest
 import trio
 from libp2p import new_host

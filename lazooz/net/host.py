@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import multiaddr  # type: ignore[import-untyped]
+import multiaddr
 import structlog
 import trio
 from libp2p import new_host

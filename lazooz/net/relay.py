@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import multiaddr  # type: ignore[import-untyped]
+import multiaddr
 import structlog
 import trio
 from libp2p.abc import IHost, INetConn
