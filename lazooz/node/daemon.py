@@ -1,0 +1,223 @@
+"""The daemon: one node, from its configuration to a clean exit.
+
+``run(config)`` is what ``lazooz daemon`` and ``python -m lazooz.node`` call.
+In order: configure logs; make the data directory (0700); load or create the
+identity key (``identity.key``, 0600); open the store; restore the Peer from
+it; start the libp2p host (listen, bootstrap) and the Node; serve metrics if
+enabled; write ``node.json`` so tools find the running node. SIGINT or
+SIGTERM stops it gracefully: no more inputs, the input at hand finished
+(its persists durable), queued messages given a moment, streams and host
+closed, store closed, ``node.json`` removed, exit status 0. A second signal,
+or a graceful stop that takes longer than ``SHUTDOWN_GRACE_S``, cuts the
+wait short (the store is closed all the same).
+
+Exit status: 0 after a signal; 2 if the node cannot start (a configuration,
+key or store problem, named in the log); 1 if it failed while running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import structlog
+import trio
+
+from lazooz import keyfile
+from lazooz.config import Config
+from lazooz.net import NetConfig, open_host
+from lazooz.node import logs
+from lazooz.node.metrics import MetricsServer, NodeMetrics, serve
+from lazooz.node.runtime import Node
+from lazooz.store import DB_NAME, Store
+from protocol.errors import ConfigError, LazoozError, describe
+
+log = structlog.get_logger(__name__)
+
+#: The identity key's file in the data directory (``lazooz.keyfile`` format).
+KEY_FILE = "identity.key"
+#: Written while the node runs: how tools find it (``NodeInfo``).
+NODE_FILE = "node.json"
+#: How long a graceful stop may take after the first signal.
+SHUTDOWN_GRACE_S = 10.0
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CANNOT_START = 2
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """What ``node.json`` holds about a running node."""
+
+    pid: int
+    peer_id: str
+    member_id: str
+    public_key: str
+    #: Where other nodes dial it, each ending in ``/p2p/<peer id>``.
+    addrs: list[str]
+    data_dir: str
+    #: ``http://host:port/metrics``, or ``None`` when metrics are off.
+    metrics_url: str | None
+    started_ms: int
+
+    @classmethod
+    def read(cls, data_dir: Path) -> NodeInfo:
+        """The ``node.json`` in ``data_dir``; ``OSError``/``ValueError`` if absent or torn."""
+        return cls(**json.loads((data_dir / NODE_FILE).read_text("utf-8")))
+
+
+def net_config(config: Config) -> NetConfig:
+    """The host's settings from the node's configuration."""
+    return NetConfig(
+        listen=tuple(config.node.listen),
+        bootstrap=tuple(config.node.bootstrap),
+        heartbeat_s=config.gossip.heartbeat_s,
+    )
+
+
+def run(config: Config) -> int:
+    """Run the node until SIGINT or SIGTERM; the process exit status."""
+    logs.configure(config.log)
+    progress = _Progress()
+    try:
+        trio.run(serve_node, config, progress)
+    except BaseException as exc:
+        errors = list(_leaves(exc))
+        if not all(isinstance(e, LazoozError) for e in errors):
+            raise
+        for error in errors:
+            log.error("node failed", error=str(error), kind=type(error).__name__)
+        return EXIT_FAILED if progress.running else EXIT_CANNOT_START
+    return EXIT_OK
+
+
+@dataclass
+class _Progress:
+    #: The node got as far as running (so a failure is not a refusal to start).
+    running: bool = False
+
+
+async def serve_node(config: Config, progress: _Progress | None = None) -> None:
+    """The daemon's body, in trio: returns after a graceful stop."""
+    progress = progress or _Progress()
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        stop = trio.Event()
+        async with trio.open_nursery() as top:
+            top.start_soon(_watch_signals, signals, stop, top.cancel_scope)
+            await _serve(config, stop, progress)
+            top.cancel_scope.cancel()
+
+
+async def _serve(config: Config, stop: trio.Event, progress: _Progress) -> None:
+    data_dir = config.node.data_dir
+    await trio.to_thread.run_sync(_make_data_dir, data_dir)
+    identity = await trio.to_thread.run_sync(keyfile.load_or_create, data_dir / KEY_FILE)
+    store = await trio.to_thread.run_sync(Store.open, data_dir / DB_NAME)
+    metrics_server: MetricsServer | None = None
+    try:
+        # SystemRandom: ride ids and PIN seeds must not be predictable from ids seen before.
+        peer = await trio.to_thread.run_sync(
+            store.restore_peer,
+            identity,
+            config.node.home.point(),
+            random.SystemRandom(),
+            config.peer.params(),
+        )
+        metrics = NodeMetrics()
+        node = Node(peer, store, metrics=metrics)
+        if config.metrics.enabled:
+            metrics_server = await trio.to_thread.run_sync(
+                serve, metrics, config.metrics.host, config.metrics.port
+            )
+        async with (
+            open_host(identity, net_config(config), node.handlers()) as net,
+            trio.open_nursery() as nursery,
+        ):
+            await nursery.start(node.run, net)
+            progress.running = True
+            info = NodeInfo(
+                pid=os.getpid(),
+                peer_id=str(net.peer_id),
+                member_id=identity.member_id,
+                public_key=identity.public_key.hex(),
+                addrs=net.addrs,
+                data_dir=str(data_dir),
+                metrics_url=_metrics_url(config, metrics_server),
+                started_ms=node.clock.now_ms(),
+            )
+            _write_node_file(data_dir, info)
+            log.info("daemon ready", **asdict(info))
+            await stop.wait()
+            node.stop()
+    finally:
+        _remove_node_file(data_dir)
+        # Shielded: a stop cut short (second signal) still closes the store.
+        with trio.CancelScope(shield=True):
+            if metrics_server is not None:
+                await trio.to_thread.run_sync(metrics_server.close)
+            await trio.to_thread.run_sync(store.close)
+        log.info("daemon stopped", data_dir=str(data_dir))
+
+
+async def _watch_signals(
+    signals: AsyncIterator[int], stop: trio.Event, everything: trio.CancelScope
+) -> None:
+    async for signum in signals:
+        log.info("signal received: stopping", signal=signal.Signals(signum).name)
+        stop.set()
+        break
+    with trio.move_on_after(SHUTDOWN_GRACE_S):
+        async for signum in signals:
+            log.warning("second signal: stopping now", signal=signal.Signals(signum).name)
+            break
+    log.warning("stopping now, without waiting for the rest", grace_s=SHUTDOWN_GRACE_S)
+    everything.cancel()
+
+
+def _make_data_dir(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            describe("node.data_dir", str(data_dir), f"cannot be created: {exc.strerror}")
+        ) from None
+    if not data_dir.is_dir():
+        raise ConfigError(describe("node.data_dir", str(data_dir), "is not a directory"))
+
+
+def _metrics_url(config: Config, server: MetricsServer | None) -> str | None:
+    if server is None:
+        return None
+    host = config.metrics.host
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{server.port}/metrics"
+
+
+def _write_node_file(data_dir: Path, info: NodeInfo) -> None:
+    path = data_dir / NODE_FILE
+    tmp = path.with_name(f".{NODE_FILE}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(asdict(info), indent=2) + "\n", "utf-8")
+    os.replace(tmp, path)  # readers see the old file or the whole new one
+
+
+def _remove_node_file(data_dir: Path) -> None:
+    """Remove ``node.json`` if this process wrote it."""
+    try:
+        if NodeInfo.read(data_dir).pid == os.getpid():
+            (data_dir / NODE_FILE).unlink()
+    except (OSError, ValueError, TypeError):
+        pass  # absent, or another node's
+
+
+def _leaves(exc: BaseException) -> Iterable[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
