@@ -174,14 +174,10 @@ def test_two_daemons_connect_stop_cleanly_on_sigterm_and_keep_their_identity(
 
     wait_for("a to log b connected", lambda: a.logged("peer connected", peer=b_info.peer_id))
     wait_for("b to log a connected", lambda: b.logged("peer connected", peer=a_info.peer_id))
-    assert a_info.metrics_url is not None
-    assert (
-        wait_for(
-            "a's metrics to count one peer",
-            lambda: metric(a_info.metrics_url, "lazooz_peers") or None,
-        )
-        == 1.0
-    )
+    url = a_info.metrics_url
+    assert url is not None
+    peers = wait_for("a's metrics to count one peer", lambda: metric(url, "lazooz_peers") or None)
+    assert peers == 1.0
 
     for daemon in (a, b):
         code, took_s = daemon.terminate()
