@@ -448,7 +448,7 @@ class Node:
         elif isinstance(event, ReceiptRecorded):
             self.metrics.receipts.inc()
         level = log.debug if isinstance(event, InputRejected) else log.info
-        level("notify", kind=kind, **loggable(event))
+        level("notify", notification=kind, **loggable(event))
         self.notifications.publish(Noticed(self.clock.now_ms(), event))
 
     def _dropped(self, what: str, reason: str) -> None:
