@@ -32,7 +32,7 @@ import contextlib
 import dataclasses
 import enum
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final, overload
 
@@ -46,7 +46,6 @@ from lazooz.node.clock import WallClock
 from lazooz.node.metrics import NodeMetrics
 from lazooz.node.outbox import OutboxLimits, Publisher, Sender
 from lazooz.node.timers import Timers
-from lazooz.store import Store
 from protocol.errors import LocalError, describe
 from protocol.fields import PublicKey
 from protocol.identity import member_id
@@ -99,6 +98,12 @@ class Net(Protocol):
     async def send(self, to: PublicKey, channel: Channel, data: bytes) -> bool: ...
 
 
+class Durable(Protocol):
+    """Where the Node makes ``Persist`` batches durable (``lazooz.store.Store`` is one)."""
+
+    def apply(self, persists: Iterable[Persist]) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class NodeLimits:
     """Queue sizes and grace periods of the Node."""
@@ -148,13 +153,14 @@ class Node:
     def __init__(
         self,
         peer: Peer,
-        store: Store,
+        store: Durable,
         *,
         clock: WallClock | None = None,
         metrics: NodeMetrics | None = None,
         limits: NodeLimits | None = None,
     ) -> None:
-        """Make it inside ``trio.run``. ``peer`` is not started yet (``run`` starts it)."""
+        """Make it inside ``trio.run``. ``peer`` is not started yet (``run`` starts it);
+        ``store`` is called from worker threads, one batch at a time."""
         self.peer = peer
         self.store = store
         self.clock = clock or WallClock()
