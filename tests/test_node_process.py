@@ -192,3 +192,40 @@ def test_two_daemons_connect_stop_cleanly_on_sigterm_and_keep_their_identity(
     assert again.wait_ready().member_id == a_info.member_id
     code, _ = again.terminate()
     assert code == 0, again.tail()
+
+
+def test_a_bad_config_value_is_refused_naming_the_key_and_the_value(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[node.home]\nlat = 95\n", "utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lazooz.node",
+            "--config",
+            str(config),
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        timeout=START_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "node.home.lat=95" in done.stderr.decode()
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_second_daemon_on_the_same_data_dir_is_refused_and_the_first_runs_on(
+    start_daemon: Callable[..., Daemon],
+) -> None:
+    first = start_daemon("a")
+    info = first.wait_ready()
+    second = start_daemon("a")
+    assert second.process.wait(timeout=START_TIMEOUT_S) == 2
+    failed = second.logged("node failed")
+    assert failed is not None and "lazooz.db" in str(failed["error"]), second.tail()
+    assert NodeInfo.read(first.data_dir) == info  # the refused one left node.json alone
+    first.process.send_signal(signal.SIGINT)
+    assert first.process.wait(timeout=STOP_TIMEOUT_S) == 0

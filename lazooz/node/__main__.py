@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from lazooz import config as lazooz_config
-from lazooz.node.daemon import EXIT_CANNOT_START, run
 from protocol.errors import ConfigError
 
 
@@ -20,9 +19,11 @@ def main(argv: list[str] | None = None) -> int:
         config = lazooz_config.load(args.config)
     except ConfigError as exc:
         print(f"lazooz: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_START
+        return 2  # daemon.EXIT_CANNOT_START, without importing libp2p to say so
     if args.data_dir is not None:
         config = config.with_data_dir(args.data_dir)
+    from lazooz.node.daemon import run
+
     return run(config)
 
 
