@@ -1,6 +1,6 @@
-"""The daemon's core: the Node (a trio shell over one Peer) and ``run(config)``.
+"""The daemon's core: the Node (a trio shell over one Peer) and ``daemon.run(config)``.
 
-docs/node.md; the contract it implements is docs/peer.md §11.14.
+See ``lazooz/node/README.md``; the contract it implements is docs/peer.md §11.14.
 """
 
 from lazooz.node.broadcast import Broadcast, Noticed
