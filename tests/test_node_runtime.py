@@ -234,6 +234,21 @@ async def test_a_slow_member_stalls_no_other_and_a_full_queue_drops_and_counts()
 
 
 @pytest.mark.trio
+async def test_a_member_idle_long_enough_loses_its_task_and_a_later_frame_starts_one(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    limits = NodeLimits(outbox=OutboxLimits(send_idle_s=1.0))
+    async with running(limits=limits) as (node, _, net):
+        await node.command(lambda p, now: [Send(BOB, "ride", b"1")])
+        await trio.sleep(0.5)
+        assert node.metrics.value("lazooz_messages_out_total", {"channel": "ride"}) == 1
+        await trio.sleep(5)  # Bob's task has ended by now
+        await node.command(lambda p, now: [Send(BOB, "ride", b"2"), Send(BOB, "ride", b"3")])
+        await until(lambda: len(net.sent) == 3)
+        assert [d for _, _, d, _ in net.sent] == [b"1", b"2", b"3"]
+
+
+@pytest.mark.trio
 async def test_a_publish_that_did_not_go_out_is_counted() -> None:
     async with running(net=FakeNet(publish_ok=False)) as (node, _, net):
         await node.command(lambda p, now: [Publish("lazooz/1/ledger", b"x")])

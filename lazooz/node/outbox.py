@@ -99,15 +99,12 @@ class _Queues(Generic[K, T]):
             with trio.move_on_after(self._idle_s):
                 item = await out.receive()
             if item is None:
-                # Idle: unregister first (no await in between), then send what
-                # arrived while the receive was being timed out.
+                if out.statistics().current_buffer_used:
+                    continue  # an item came as the wait timed out
+                # Idle. No await between the check and this: a later put
+                # starts a fresh task, and no item is left behind or reordered.
                 del self._queues[key]
-                while True:
-                    try:
-                        item = out.receive_nowait()
-                    except trio.WouldBlock:
-                        return
-                    await self._one(key, item)
+                return
             await self._one(key, item)
 
     async def _one(self, key: K, item: T) -> None:
