@@ -20,20 +20,19 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-import trio
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lazooz.control import inputs, views
+from lazooz.control import handlers as h
+from lazooz.control import openapi
+from lazooz.control.endpoint import Call, Endpoint, error, ok
+from lazooz.control.events import get_events
 from lazooz.control.handle import NodeHandle
-from lazooz.control.inputs import BadInput, Fields, fail
-from protocol import geo
+from lazooz.control.inputs import BadInput, Fields
 from protocol.errors import (
     ConfigError,
     IllegalTransition,
@@ -42,12 +41,7 @@ from protocol.errors import (
     StoreError,
     describe,
 )
-from protocol.peer.actions import Action
 from protocol.peer.errors import UnknownId
-from protocol.peer.notices import Notification
-from protocol.peer.peer import Peer
-from protocol.ride.states import RideState
-from protocol.validation import DEFAULT_POLICY
 
 log = logging.getLogger(__name__)
 
@@ -55,411 +49,9 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 #: Shortest token ``make_app`` accepts (the daemon's are 43 characters).
 MIN_TOKEN_CHARS = 16
-#: A comment line on an idle event stream this often, so proxies and clients see it alive.
-KEEPALIVE_S = 15.0
-
-Json = dict[str, Any]
-_DAY_MS = 86_400_000
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """What a handler gets: the node, the request, its path parameters and its body."""
-
-    node: NodeHandle
-    request: Request
-    body: Fields
-
-    def param(self, name: str) -> str:
-        return str(self.request.path_params[name])
-
-    def query(self, name: str) -> str | None:
-        return self.request.query_params.get(name)
-
-
-Handler = Callable[[Call], Awaitable[Response]]
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """One route of the API and its OpenAPI description (schemas in ``openapi``)."""
-
-    method: str
-    path: str
-    handler: Handler
-    summary: str
-    #: Component schema of the request body, or None for no body.
-    body: str | None = None
-    #: Component schema of the success response (``text/event-stream`` for ``events``).
-    response: str = "Ok"
-    status: int = 200
-    #: Statuses this endpoint answers with an ``Error`` besides 401, 413, 503.
-    errors: tuple[int, ...] = (400,)
-    query: tuple[str, ...] = ()
-    tags: tuple[str, ...] = field(default=())
-
-
-def ok(value: object, status: int = 200) -> JSONResponse:
-    return JSONResponse(value, status_code=status)
-
-
-def error(status: int, reason: str, detail: str) -> JSONResponse:
-    return JSONResponse({"error": reason, "detail": detail}, status_code=status)
-
-
-# -- offers and requests
-
-
-async def post_offer(c: Call) -> Response:
-    b = c.body
-    route = inputs.route("route", b.required("route"))
-    departure = inputs.window(b, "departure")
-    length_m = geo.route_length_m(route)
-    default_s = max(1, round(length_m / (inputs.DEFAULT_SPEED_KMH / 3.6)))
-    duration_s = b.integer("duration_s", default_s, 1, DEFAULT_POLICY.max_window_ms // 1000)
-    seats = b.integer("seats", None, 1, DEFAULT_POLICY.max_seats)
-    max_detour_m = b.integer("max_detour_m", 1_000, 0, DEFAULT_POLICY.max_detour_m)
-    max_detour_s = b.integer("max_detour_s", 600, 0, DEFAULT_POLICY.max_detour_s)
-    cost = inputs.cost(b, "cost")
-    expires_ms = b.optional_integer("expires_ms", 0)
-    b.done()
-
-    def offer(peer: Peer, now_ms: int) -> tuple[Json, list[Action]]:
-        inputs.not_past("departure.end_ms", departure.end_ms, now_ms)
-        expires = departure.end_ms + duration_s * 1000 if expires_ms is None else expires_ms
-        _check_expiry(expires, now_ms, given=expires_ms is not None)
-        offer_id, actions = peer.offer(
-            route=route,
-            departure=departure,
-            duration_s=duration_s,
-            seats=seats,
-            max_detour_m=max_detour_m,
-            max_detour_s=max_detour_s,
-            cost=cost,
-            expires_ms=expires,
-            now_ms=now_ms,
-        )
-        own = next(o for o in peer.own_offers() if o.offer_id == offer_id)
-        return views.offer(own), actions
-
-    return ok(await c.node.call(offer), 201)
-
-
-async def post_request(c: Call) -> Response:
-    b = c.body
-    pickup = inputs.point("pickup", b.required("pickup"))
-    dropoff = inputs.point("dropoff", b.required("dropoff"))
-    window = inputs.window(b, "window")
-    seats = b.integer("seats", 1, 1, DEFAULT_POLICY.max_seats)
-    max_walk_m = b.integer("max_walk_m", 500, 0, DEFAULT_POLICY.max_walk_m)
-    expires_ms = b.optional_integer("expires_ms", 0)
-    b.done()
-
-    def request(peer: Peer, now_ms: int) -> tuple[Json, list[Action]]:
-        inputs.not_past("window.end_ms", window.end_ms, now_ms)
-        expires = window.end_ms if expires_ms is None else expires_ms
-        _check_expiry(expires, now_ms, given=expires_ms is not None)
-        request_id, actions = peer.request(
-            pickup=pickup,
-            dropoff=dropoff,
-            window=window,
-            seats=seats,
-            max_walk_m=max_walk_m,
-            expires_ms=expires,
-            now_ms=now_ms,
-        )
-        own = next(r for r in peer.own_requests() if r.request_id == request_id)
-        return views.request(own), actions
-
-    return ok(await c.node.call(request), 201)
-
-
-def _check_expiry(expires_ms: int, now_ms: int, *, given: bool) -> None:
-    name = "expires_ms" if given else "expires_ms (from the window's end)"
-    if expires_ms <= now_ms:
-        raise fail(name, expires_ms, f"is in the past (now is {now_ms})")
-    limit = DEFAULT_POLICY.max_lifetime_ms
-    if expires_ms - now_ms > limit:
-        raise fail(name, expires_ms, f"is more than {limit // _DAY_MS} days away: give it sooner")
-
-
-async def get_offers(c: Call) -> Response:
-    return ok(await c.node.call(lambda p, _: ([views.offer(o) for o in p.own_offers()], [])))
-
-
-async def get_requests(c: Call) -> Response:
-    return ok(await c.node.call(lambda p, _: ([views.request(r) for r in p.own_requests()], [])))
-
-
-async def withdraw_offer(c: Call) -> Response:
-    return await _withdraw(c, "offer")
-
-
-async def withdraw_request(c: Call) -> Response:
-    return await _withdraw(c, "request")
-
-
-async def _withdraw(c: Call, kind: str) -> Response:
-    own_id = inputs.hex_id(f"{kind}_id", c.param(f"{kind}_id"))
-    c.body.done()
-
-    def withdraw(peer: Peer, now_ms: int) -> tuple[Json, list[Action]]:
-        if kind == "offer":
-            if not any(o.offer_id == own_id for o in peer.own_offers()):
-                raise _unknown(kind, own_id)
-            actions = peer.withdraw(own_id, now_ms)
-            return views.offer(next(o for o in peer.own_offers() if o.offer_id == own_id)), actions
-        if not any(r.request_id == own_id for r in peer.own_requests()):
-            raise _unknown(kind, own_id)
-        actions = peer.withdraw(own_id, now_ms)
-        own = next(r for r in peer.own_requests() if r.request_id == own_id)
-        return views.request(own), actions
-
-    return ok(await c.node.call(withdraw))
-
-
-def _unknown(kind: str, own_id: bytes) -> UnknownId:
-    return UnknownId(describe(f"{kind}_id", own_id.hex(), f"not one of your {kind}s"))
-
-
-async def get_candidates(c: Call) -> Response:
-    own_id = inputs.hex_id("own_id", c.param("own_id"))
-
-    def candidates(peer: Peer, _: int) -> tuple[list[Json], list[Action]]:
-        mine = {o.offer_id for o in peer.own_offers()} | {r.request_id for r in peer.own_requests()}
-        if own_id not in mine:
-            raise UnknownId(describe("own_id", own_id.hex(), "not one of your offers or requests"))
-        return [views.match(m) for m in peer.candidates(own_id)], []
-
-    return ok(await c.node.call(candidates))
-
-
-# -- rides
-
-
-async def get_rides(c: Call) -> Response:
-    return ok(await c.node.call(lambda p, _: ([views.ride(r) for r in p.rides()], [])))
-
-
-async def get_ride(c: Call) -> Response:
-    ride_id = inputs.hex_id("ride_id", c.param("ride_id"))
-    return ok(await c.node.call(lambda p, _: (_ride_view(p, ride_id), [])))
-
-
-async def post_ride(c: Call) -> Response:
-    b = c.body
-    request_id = inputs.hex_id("request_id", b.string("request_id"))
-    offer_id = inputs.hex_id("offer_id", b.string("offer_id"))
-    driver_hex = b.get("driver")
-    driver = None
-    if driver_hex is not None:
-        if not isinstance(driver_hex, str):
-            raise fail("driver", driver_hex, "must be the driver's public key, 64 hex digits")
-        driver = inputs.public_key("driver", driver_hex)
-    b.done()
-
-    def propose(peer: Peer, now_ms: int) -> tuple[Json, list[Action]]:
-        ride_id, actions = peer.propose(request_id, offer_id, now_ms, driver=driver)
-        return _ride_view(peer, ride_id), actions
-
-    return ok(await c.node.call(propose), 201)
-
-
-def _ride_view(peer: Peer, ride_id: bytes) -> Json:
-    for r in peer.rides():
-        if r.ride_id == ride_id:
-            return views.ride(r)
-    raise UnknownId(describe("ride_id", ride_id.hex(), "not one of your rides"))
-
-
-RideCommand = Callable[[Peer, bytes, int], list[Action]]
-
-
-def _ride_command(read: Callable[[Fields], RideCommand]) -> Handler:
-    """A handler for ``POST /v1/rides/{ride_id}/<command>``: ``read`` takes the body."""
-
-    async def handler(c: Call) -> Response:
-        ride_id = inputs.hex_id("ride_id", c.param("ride_id"))
-        command = read(c.body)
-        c.body.done()
-
-        def run(peer: Peer, now_ms: int) -> tuple[Json, list[Action]]:
-            _ride_view(peer, ride_id)  # an unknown ride is a 404, whatever the command
-            actions = command(peer, ride_id, now_ms)
-            return _ride_view(peer, ride_id), actions
-
-        return ok(await c.node.call(run))
-
-    return handler
-
-
-def _accept(_: Fields) -> RideCommand:
-    return lambda p, ride_id, now: p.accept(ride_id, now)
-
-
-def _decline(b: Fields) -> RideCommand:
-    reason = inputs.decline_reason(b)
-    return lambda p, ride_id, now: p.decline(ride_id, reason, now)
-
-
-def _cancel(b: Fields) -> RideCommand:
-    reason = inputs.cancel_reason(b)
-    return lambda p, ride_id, now: p.cancel(ride_id, reason, now)
-
-
-def _confirm(b: Fields) -> RideCommand:
-    pickup_ms = b.optional_integer("pickup_ms", 0)
-    return lambda p, ride_id, now: p.confirm(ride_id, now, pickup_ms)
-
-
-def _pickup(b: Fields) -> RideCommand:
-    pin = b.string("pin")
-    return lambda p, ride_id, now: p.pickup(ride_id, pin, now)
-
-
-def _finish(b: Fields) -> RideCommand:
-    distance_m = b.optional_integer("distance_m", 0)
-    return lambda p, ride_id, now: p.finish(ride_id, now, distance_m)
-
-
-def _sign(_: Fields) -> RideCommand:
-    return lambda p, ride_id, now: p.sign_receipt(ride_id, now)
-
-
-# -- ledger, peers, status
-
-
-async def get_receipts(c: Call) -> Response:
-    def receipts(peer: Peer, _: int) -> tuple[list[Json], list[Action]]:
-        me = peer.public_key
-        return views.receipts(peer.ledger, me, peer.explain(me)), []
-
-    return ok(await c.node.call(receipts))
-
-
-async def get_balance(c: Call) -> Response:
-    given = c.query("member")
-    who = None if given is None else inputs.public_key("member", given)
-
-    def balance(peer: Peer, _: int) -> tuple[Json, list[Action]]:
-        key = who or peer.public_key
-        lines = peer.explain(key)
-        return {
-            **views.member(key),
-            "balance_milli": peer.balances().get(key, 0),
-            "lines": [views.credit_line(line) for line in lines],
-        }, []
-
-    return ok(await c.node.call(balance))
-
-
-async def get_peers(c: Call) -> Response:
-    return ok([views.member(key) for key in c.node.status().connected])
-
-
-async def get_status(c: Call) -> Response:
-    s = c.node.status()
-
-    def counts(peer: Peer, _: int) -> tuple[Json, list[Action]]:
-        rides: dict[str, int] = {state.value: 0 for state in RideState}
-        for r in peer.rides():
-            rides[r.state.value] += 1
-        book = peer.book()
-        return {
-            "balance_milli": peer.balances().get(peer.public_key, 0),
-            "offers": _by_status(o.status for o in peer.own_offers()),
-            "requests": _by_status(r.status for r in peer.own_requests()),
-            "rides": {k: v for k, v in rides.items() if v},
-            "book": {"offers": len(book.offers), "requests": len(book.requests)},
-            "rejected": {
-                f"{ch}/{reason}": n for (ch, reason), n in sorted(peer.rejected().items())
-            },
-        }, []
-
-    return ok(
-        {
-            **views.member(s.public_key),
-            "peer_id": s.peer_id,
-            "listen_addrs": list(s.listen_addrs),
-            "connected": len(s.connected),
-            "started_ms": s.started_ms,
-            "uptime_s": s.uptime_s,
-            "store_path": s.store_path,
-            **(await c.node.call(counts)),
-        }
-    )
-
-
-def _by_status(statuses: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for s in statuses:
-        out[s] = out.get(s, 0) + 1
-    return out
-
-
-# -- events
-
-
-async def get_events(c: Call) -> Response:
-    return EventStream(c.node)
-
-
-class EventStream(Response):
-    """``text/event-stream`` of the node's notifications until the client goes away.
-
-    Each event is ``event: <type>`` and ``data: <JSON>`` (``views.notification``);
-    the stream opens with a ``: subscribed`` comment, sent once the subscription
-    is live, and a ``: keepalive`` comment follows every ``KEEPALIVE_S`` of quiet.
-    """
-
-    media_type = "text/event-stream"
-
-    def __init__(self, node: NodeHandle) -> None:
-        super().__init__(headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-        self.node = node
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._until_disconnect, receive, nursery.cancel_scope)
-            await self._stream(send)
-            nursery.cancel_scope.cancel()
-
-    @staticmethod
-    async def _until_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-        scope.cancel()
-
-    async def _stream(self, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        async with self.node.subscribe() as events:
-            await _chunk(send, b": subscribed\n\n")
-            seq = 0
-            while True:
-                with trio.move_on_after(KEEPALIVE_S):
-                    try:
-                        event = await events.receive()
-                    except trio.EndOfChannel:
-                        break
-                    seq += 1
-                    await _chunk(send, sse(seq, event))
-                    continue
-                await _chunk(send, b": keepalive\n\n")
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-def sse(seq: int, event: Notification) -> bytes:
-    data = json.dumps(views.notification(event), separators=(",", ":"))
-    return f"id: {seq}\nevent: {type(event).__name__}\ndata: {data}\n\n".encode()
-
-
-async def _chunk(send: Send, data: bytes) -> None:
-    await send({"type": "http.response.body", "body": data, "more_body": True})
 
 
 async def get_openapi(c: Call) -> Response:
-    from lazooz.control import openapi
-
     return ok(openapi.describe(ENDPOINTS))
 
 
@@ -470,23 +62,27 @@ _RIDE_ERRORS = (400, 404, 409)
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
-        "GET", "/v1/status", get_status, "This node: identity, addresses, counts", response="Status"
+        "GET",
+        "/v1/status",
+        h.get_status,
+        "This node: identity, addresses, counts",
+        response="Status",
     ),
-    Endpoint("GET", "/v1/peers", get_peers, "Members connected now", response="Members"),
+    Endpoint("GET", "/v1/peers", h.get_peers, "Members connected now", response="Members"),
     Endpoint(
         "POST",
         "/v1/offers",
-        post_offer,
+        h.post_offer,
         "Offer seats along a route (driver)",
         body="NewOffer",
         response="Offer",
         status=201,
     ),
-    Endpoint("GET", "/v1/offers", get_offers, "Your offers", response="Offers", errors=()),
+    Endpoint("GET", "/v1/offers", h.get_offers, "Your offers", response="Offers", errors=()),
     Endpoint(
         "POST",
         "/v1/offers/{offer_id}/withdraw",
-        withdraw_offer,
+        h.withdraw_offer,
         "Stop publishing an offer",
         response="Offer",
         errors=(400, 404),
@@ -494,17 +90,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         "/v1/requests",
-        post_request,
+        h.post_request,
         "Ask for a seat (rider)",
         body="NewRequest",
         response="Request",
         status=201,
     ),
-    Endpoint("GET", "/v1/requests", get_requests, "Your requests", response="Requests", errors=()),
+    Endpoint(
+        "GET", "/v1/requests", h.get_requests, "Your requests", response="Requests", errors=()
+    ),
     Endpoint(
         "POST",
         "/v1/requests/{request_id}/withdraw",
-        withdraw_request,
+        h.withdraw_request,
         "Stop publishing a request",
         response="Request",
         errors=(400, 404),
@@ -512,7 +110,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         "/v1/candidates/{own_id}",
-        get_candidates,
+        h.get_candidates,
         "Ranked matches of your offer or request",
         response="Matches",
         errors=(400, 404),
@@ -520,7 +118,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         "/v1/rides",
-        get_rides,
+        h.get_rides,
         "Your rides, as rider and driver",
         response="Rides",
         errors=(),
@@ -528,18 +126,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         "/v1/rides",
-        post_ride,
+        h.post_ride,
         "Propose a ride on a candidate offer (rider)",
         body="NewRide",
         response="Ride",
         status=201,
         errors=(400, 404),
     ),
-    Endpoint("GET", _RIDE, get_ride, "One ride", response="Ride", errors=(400, 404)),
+    Endpoint("GET", _RIDE, h.get_ride, "One ride", response="Ride", errors=(400, 404)),
     Endpoint(
         "POST",
         f"{_RIDE}/accept",
-        _ride_command(_accept),
+        h.accept_ride,
         "Accept a proposal (driver)",
         response="Ride",
         errors=_RIDE_ERRORS,
@@ -547,7 +145,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         f"{_RIDE}/decline",
-        _ride_command(_decline),
+        h.decline_ride,
         "Decline a proposal or revealed points (driver)",
         body="Decline",
         response="Ride",
@@ -556,7 +154,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         f"{_RIDE}/confirm",
-        _ride_command(_confirm),
+        h.confirm_ride,
         "Confirm after the exact check passed (driver)",
         body="Confirm",
         response="Ride",
@@ -565,7 +163,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         f"{_RIDE}/cancel",
-        _ride_command(_cancel),
+        h.cancel_ride,
         "Cancel, signed, with a reason (either)",
         body="Cancel",
         response="Ride",
@@ -574,7 +172,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         f"{_RIDE}/pickup",
-        _ride_command(_pickup),
+        h.pickup_ride,
         "The rider is aboard and said the PIN (driver)",
         body="Pickup",
         response="Ride",
@@ -583,7 +181,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         f"{_RIDE}/finish",
-        _ride_command(_finish),
+        h.finish_ride,
         "Drop-off (driver)",
         body="Finish",
         response="Ride",
@@ -592,7 +190,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "POST",
         f"{_RIDE}/sign",
-        _ride_command(_sign),
+        h.sign_ride,
         "Sign the receipt half you owe",
         response="Ride",
         errors=_RIDE_ERRORS,
@@ -600,7 +198,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         "/v1/receipts",
-        get_receipts,
+        h.get_receipts,
         "Receipt halves in your log, with their credit",
         response="Receipts",
         errors=(),
@@ -608,7 +206,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET",
         "/v1/balance",
-        get_balance,
+        h.get_balance,
         "A balance and every credit line behind it",
         response="Balance",
         query=("member",),

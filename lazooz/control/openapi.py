@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lazooz.control.endpoint import Endpoint
 from protocol.ride.messages import CancelReason, DeclineReason
-
-if TYPE_CHECKING:
-    from lazooz.control.app import Endpoint
 
 Schema = dict[str, Any]
 
