@@ -13,7 +13,7 @@ import pytest
 import trio
 
 from lazooz.net import NetConfig, NetHost, open_host
-from lazooz.node import Node, Noticed
+from lazooz.node import Node
 from lazooz.store import Store
 from protocol.fields import CostShare, GeoPoint, TimeWindow
 from protocol.identity import Identity
@@ -54,13 +54,13 @@ async def running_node(
 
 
 async def next_note(
-    notes: trio.MemoryReceiveChannel[Noticed], match: Callable[[Notification], bool]
+    notes: trio.MemoryReceiveChannel[Notification], match: Callable[[Notification], bool]
 ) -> Notification:
     """The next notification ``match`` accepts; earlier ones are passed over."""
     with trio.fail_after(STEP_TIMEOUT_S):
-        async for noticed in notes:
-            if match(noticed.event):
-                return noticed.event
+        async for note in notes:
+            if match(note):
+                return note
     raise AssertionError("the node stopped before the notification came")
 
 

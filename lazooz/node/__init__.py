@@ -3,7 +3,7 @@
 See ``lazooz/node/README.md``; the contract it implements is docs/peer.md §11.14.
 """
 
-from lazooz.node.broadcast import Broadcast, Noticed
+from lazooz.node.broadcast import Broadcast
 from lazooz.node.clock import WallClock
 from lazooz.node.metrics import NodeMetrics
 from lazooz.node.outbox import OutboxLimits
@@ -15,7 +15,6 @@ __all__ = [
     "NodeLimits",
     "NodeMetrics",
     "NodeStopped",
-    "Noticed",
     "OutboxLimits",
     "WallClock",
 ]

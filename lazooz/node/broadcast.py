@@ -10,33 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import trio
 
 from protocol.peer.notices import Notification
 
 
-@dataclass(frozen=True, slots=True)
-class Noticed:
-    """A notification and the node's time (Unix ms) when the Peer made it."""
-
-    at_ms: int
-    event: Notification
-
-
 class Broadcast:
-    """A fan-out of ``Noticed`` items to any number of subscribers."""
+    """A fan-out of notifications to any number of subscribers."""
 
     def __init__(self) -> None:
-        self._subscribers: set[trio.MemorySendChannel[Noticed]] = set()
+        self._subscribers: set[trio.MemorySendChannel[Notification]] = set()
         #: Notifications a slow subscriber did not get.
         self.dropped = 0
 
     @contextmanager
-    def subscribe(self, buffer: int = 256) -> Iterator[trio.MemoryReceiveChannel[Noticed]]:
+    def subscribe(self, buffer: int = 256) -> Iterator[trio.MemoryReceiveChannel[Notification]]:
         """Receive every notification from now until the block ends."""
-        send, receive = trio.open_memory_channel[Noticed](buffer)
+        send, receive = trio.open_memory_channel[Notification](buffer)
         self._subscribers.add(send)
         try:
             yield receive
@@ -44,7 +35,7 @@ class Broadcast:
             self._subscribers.discard(send)
             send.close()
 
-    def publish(self, item: Noticed) -> None:
+    def publish(self, item: Notification) -> None:
         for send in list(self._subscribers):
             try:
                 send.send_nowait(item)

@@ -41,7 +41,7 @@ import trio
 
 from lazooz.net.host import Handlers
 from lazooz.net.keys import peer_id_of
-from lazooz.node.broadcast import Broadcast, Noticed
+from lazooz.node.broadcast import Broadcast
 from lazooz.node.clock import WallClock
 from lazooz.node.metrics import NodeMetrics
 from lazooz.node.outbox import OutboxLimits, Publisher, Sender
@@ -455,7 +455,7 @@ class Node:
             self.metrics.receipts.inc()
         level = log.debug if isinstance(event, InputRejected) else log.info
         level("notify", notification=kind, **loggable(event))
-        self.notifications.publish(Noticed(self.clock.now_ms(), event))
+        self.notifications.publish(event)
 
     def _dropped(self, what: str, reason: str) -> None:
         self.metrics.dropped.labels(what, reason).inc()
