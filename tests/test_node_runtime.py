@@ -17,7 +17,9 @@ import trio.testing
 from lazooz.control.handle import NodeHandle
 from lazooz.node import Node, NodeLimits, NodeStopped, OutboxLimits, WallClock
 from lazooz.node.handle import DaemonHandle
+from lazooz.node.metrics import NodeMetrics, serve
 from lazooz.node.timers import Timers
+from protocol.errors import ConfigError
 from protocol.fields import PublicKey
 from protocol.identity import Identity
 from protocol.peer.actions import Action, Channel, Notify, Persist, Publish, Send, TimerKey
@@ -378,3 +380,12 @@ async def test_the_daemon_handle_is_the_control_apis_node_handle_over_a_running_
             "/x/lazooz.db",
         )
         assert status.connected == () and status.uptime_s >= 0
+
+
+def test_a_metrics_port_in_use_is_a_config_error_naming_the_key() -> None:
+    first = serve(NodeMetrics(), "127.0.0.1", 0)
+    try:
+        with pytest.raises(ConfigError, match=rf"metrics.port={first.port}: cannot serve"):
+            serve(NodeMetrics(), "127.0.0.1", first.port)
+    finally:
+        first.close()

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from protocol.errors import ConfigError, describe
 from protocol.peer.ride import RideView
 from protocol.ride.states import RideState
 
@@ -124,6 +125,13 @@ class MetricsServer:
 
 
 def serve(metrics: NodeMetrics, host: str, port: int) -> MetricsServer:
-    """Serve ``/metrics`` on ``host:port`` (0: a free port) until ``close``."""
-    server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+    """Serve ``/metrics`` on ``host:port`` (0: a free port) until ``close``.
+
+    A port that cannot be had is a ``ConfigError`` naming ``metrics.port``.
+    """
+    try:
+        server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+    except OSError as exc:
+        rule = f"cannot serve metrics on {host}:{port}: {exc.strerror}; pick another port, or 0"
+        raise ConfigError(describe("metrics.port", port, rule)) from None
     return MetricsServer(server, thread)
