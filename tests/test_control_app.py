@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 with warnings.catch_warnings():
@@ -55,7 +56,23 @@ def local_node(seed: int, clock: Clock) -> LocalNode:
 
 
 def client_of(node: LocalNode) -> TestClient:
-    return TestClient(make_app(node, TOKEN), backend="trio", headers=AUTH)
+    """A client of ``node``'s API that checks every answer against the OpenAPI description."""
+    from tests.test_control_openapi import conforms, operation
+
+    def check(response: httpx.Response) -> None:
+        request = response.request
+        if operation(request.method, request.url.path) is None:
+            return  # a path or method the API does not have, on purpose
+        if response.headers.get("content-type", "").startswith("application/json"):
+            response.read()
+            problems = conforms(
+                request.method, request.url.path, response.status_code, response.json()
+            )
+            assert not problems, problems
+
+    client = TestClient(make_app(node, TOKEN), backend="trio", headers=AUTH)
+    client.event_hooks["response"] = [check]
+    return client
 
 
 class Wire:

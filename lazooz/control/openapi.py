@@ -293,7 +293,11 @@ SCHEMAS: dict[str, Schema] = {
             "rejected": {"type": "object", "additionalProperties": _INT},
         },
     ),
-    "OpenApi": _obj(["openapi", "paths"], {"openapi": _STR, "paths": {"type": "object"}}),
+    "OpenApi": _obj(
+        ["openapi", "paths"],
+        {"openapi": _STR, "paths": {"type": "object"}},
+        additionalProperties=True,
+    ),
 }
 
 _STATUS_TEXT = {
