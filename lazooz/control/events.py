@@ -32,8 +32,15 @@ class EventStream(Response):
     media_type = "text/event-stream"
 
     def __init__(self, node: NodeHandle) -> None:
-        super().__init__(headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        # Not Response.__init__: that declares a Content-Length, and a stream has none.
         self.node = node
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-store"),
+            (b"x-accel-buffering", b"no"),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async with trio.open_nursery() as nursery:
