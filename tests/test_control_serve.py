@@ -13,14 +13,14 @@ import pytest
 import trio
 
 from lazooz.control.app import make_app
-from lazooz.control.server import (
+from lazooz.control.files import (
     CONTROL_FILE,
     TOKEN_FILE,
     ControlInfo,
     load_or_create_token,
     read_token,
-    serve,
 )
+from lazooz.control.server import serve
 from protocol.errors import ConfigError
 from tests.test_control_app import AUTH, TOKEN, Clock, Wire, local_node, offer_body, request_body
 
