@@ -4,7 +4,8 @@
 In order: configure logs; make the data directory (0700); load or create the
 identity key (``identity.key``, 0600); open the store; restore the Peer from
 it; start the libp2p host (listen, bootstrap) and the Node; serve metrics if
-enabled; write ``node.json`` so tools find the running node. SIGINT or
+enabled; start the ``services`` given (the control API) beside it; write
+``node.json`` so tools find the running node. SIGINT or
 SIGTERM stops it gracefully: no more inputs, the input at hand finished
 (its persists durable), queued messages given a moment, streams and host
 closed, store closed, ``node.json`` removed, exit status 0. A second signal,
@@ -21,9 +22,10 @@ import json
 import os
 import random
 import signal
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 import trio
@@ -32,10 +34,16 @@ from lazooz import keyfile
 from lazooz.config import Config
 from lazooz.net import NetConfig, open_host
 from lazooz.node import logs
+from lazooz.node.handle import DaemonHandle
 from lazooz.node.metrics import MetricsServer, NodeMetrics, serve
 from lazooz.node.runtime import Node
 from lazooz.store import DB_NAME, Store
 from protocol.errors import ConfigError, LazoozError, describe
+
+if TYPE_CHECKING:
+    # libp2p's dependency trio-typing installs trio-stubs, older than trio 0.35,
+    # which mypy reads instead of trio's own types; they name it here.
+    from trio_typing import TaskStatus
 
 log = structlog.get_logger(__name__)
 
@@ -65,6 +73,8 @@ class NodeInfo:
     #: ``http://host:port/metrics``, or ``None`` when metrics are off.
     metrics_url: str | None
     started_ms: int
+    #: What the services run beside the Node published, e.g. ``{"control_url": ...}``.
+    services: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def read(cls, data_dir: Path) -> NodeInfo:
@@ -81,12 +91,39 @@ def net_config(config: Config) -> NetConfig:
     )
 
 
-def run(config: Config) -> int:
-    """Run the node until SIGINT or SIGTERM; the process exit status."""
+@dataclass(frozen=True, slots=True)
+class Running:
+    """What a service run beside the Node is given (``run(config, services)``)."""
+
+    config: Config
+    node: Node
+    #: The control API's ``NodeHandle`` over ``node``.
+    handle: DaemonHandle
+    data_dir: Path
+    #: Set when the daemon stops: a service then returns promptly (within
+    #: ``SHUTDOWN_GRACE_S``, or it is cancelled).
+    stopping: trio.Event
+
+
+class Service(Protocol):
+    """Something the daemon runs in its nursery once the Node has started (the control API).
+
+    It calls ``task_status.started(fields)`` once it is up; ``fields`` go into
+    ``node.json`` under ``services`` (e.g. ``{"control_url": ...}``). A
+    ``LazoozError`` it raises stops the daemon like the Node's own.
+    """
+
+    async def __call__(
+        self, running: Running, *, task_status: TaskStatus[Mapping[str, str]]
+    ) -> None: ...
+
+
+def run(config: Config, services: Sequence[Service] = ()) -> int:
+    """Run the node (and ``services`` beside it) until SIGINT or SIGTERM; the exit status."""
     logs.configure(config.log)
     progress = _Progress()
     try:
-        trio.run(serve_node, config, progress)
+        trio.run(serve_node, config, progress, services)
     except BaseException as exc:
         errors = list(_leaves(exc))
         if not all(isinstance(e, LazoozError) for e in errors):
@@ -103,18 +140,22 @@ class _Progress:
     running: bool = False
 
 
-async def serve_node(config: Config, progress: _Progress | None = None) -> None:
+async def serve_node(
+    config: Config, progress: _Progress | None = None, services: Sequence[Service] = ()
+) -> None:
     """The daemon's body, in trio: returns after a graceful stop."""
     progress = progress or _Progress()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         stop = trio.Event()
         async with trio.open_nursery() as top:
             top.start_soon(_watch_signals, signals, stop, top.cancel_scope)
-            await _serve(config, stop, progress)
+            await _serve(config, stop, progress, services)
             top.cancel_scope.cancel()
 
 
-async def _serve(config: Config, stop: trio.Event, progress: _Progress) -> None:
+async def _serve(
+    config: Config, stop: trio.Event, progress: _Progress, services: Sequence[Service]
+) -> None:
     data_dir = config.node.data_dir
     await trio.to_thread.run_sync(_make_data_dir, data_dir)
     identity = await trio.to_thread.run_sync(keyfile.load_or_create, data_dir / KEY_FILE)
@@ -141,6 +182,18 @@ async def _serve(config: Config, stop: trio.Event, progress: _Progress) -> None:
         ):
             await nursery.start(node.run, net)
             progress.running = True
+            running = Running(
+                config=config,
+                node=node,
+                handle=DaemonHandle(
+                    node, peer_id=str(net.peer_id), host=net, store_path=str(store.path)
+                ),
+                data_dir=data_dir,
+                stopping=stop,
+            )
+            published: dict[str, str] = {}
+            for service in services:
+                published.update(await nursery.start(service, running))
             info = NodeInfo(
                 pid=os.getpid(),
                 peer_id=str(net.peer_id),
@@ -150,6 +203,7 @@ async def _serve(config: Config, stop: trio.Event, progress: _Progress) -> None:
                 data_dir=str(data_dir),
                 metrics_url=_metrics_url(config, metrics_server),
                 started_ms=node.clock.now_ms(),
+                services=published,
             )
             _write_node_file(data_dir, info)
             log.info("daemon ready", **asdict(info))
