@@ -1,17 +1,33 @@
-"""The ``lazooz`` command line."""
+"""The ``lazooz`` command line: set up and run a node, and use it through its control API.
+
+Every command but ``init``, ``daemon`` and ``walkthrough`` calls the API of
+the node running on ``--data-dir`` (docs/node.md, "Control API"). Exit
+status: 0 done; 1 the node refused (its detail is printed) or is not
+running; 2 the command line itself was wrong.
+"""
 
 from __future__ import annotations
 
 import json
 import random
-from typing import Annotated
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from lazooz import config as lazooz_config
+from lazooz import keyfile
 from lazooz import walkthrough as wt
+from lazooz.control import show, typed
+from lazooz.control.client import ApiError, Client, NodeUnreachable
+from lazooz.control.files import TOKEN_FILE, load_or_create_token
 from protocol import geo
+from protocol.errors import ConfigError
 from protocol.identity import member_id
 from protocol.matching import Candidate
 
@@ -21,6 +37,21 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+#: The identity key's file in the data directory, as the daemon names it (lazooz.node.daemon).
+KEY_FILE = "identity.key"
+#: The configuration ``lazooz init`` writes and ``lazooz daemon`` reads when no --config is given.
+CONFIG_FILE = "lazooz.toml"
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="The node's data directory [default: $LAZOOZ_DATA_DIR, else $XDG_DATA_HOME/lazooz].",
+        show_default=False,
+    ),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer instead.")]
 
 
 @app.callback()
@@ -39,6 +70,387 @@ def walkthrough(
         typer.echo(json.dumps(wt.summary(result), indent=2))
         return
     _show(Console(), result)
+
+
+# -- setting up and running a node
+
+
+@app.command()
+def init(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Make a data directory: identity key, control token and a configuration file.
+
+    Safe to run again: what exists is kept, never overwritten.
+    """
+    where = _data_dir(data_dir)
+    try:
+        where.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not where.is_dir():
+            raise ConfigError(f"data dir={str(where)!r}: is not a directory")
+        key_existed = (where / KEY_FILE).exists()
+        identity = keyfile.load_or_create(where / KEY_FILE)
+        load_or_create_token(where)
+        config_path = where / CONFIG_FILE
+        config_existed = config_path.exists()
+        if not config_existed:
+            config = lazooz_config.defaults().with_data_dir(where)
+            config_path.write_text(lazooz_config.dump(config), "utf-8")
+    except (ConfigError, OSError) as exc:
+        _fail(as_json, "config", str(exc))
+    summary = {
+        "member_id": identity.member_id,
+        "public_key": identity.public_key.hex(),
+        "data_dir": str(where),
+        "key_file": str(where / KEY_FILE),
+        "token_file": str(where / TOKEN_FILE),
+        "config_file": str(config_path),
+        "new_key": not key_existed,
+        "new_config": not config_existed,
+    }
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    console = Console()
+    kept = "kept" if key_existed else "new"
+    console.print(f"Member [bold]{identity.member_id}[/bold] ({kept} key)")
+    console.print(f"Data directory {where}: identity.key, control.token, {CONFIG_FILE}")
+    console.print(f"Back up {where / KEY_FILE}: a lost key loses your identity and its credit.")
+    console.print(f"Start the node with: lazooz daemon --data-dir {where}")
+
+
+@app.command()
+def daemon(
+    config: Annotated[
+        Path | None,
+        typer.Option(help=f"TOML configuration [default: DATA_DIR/{CONFIG_FILE} if it exists]."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run this member's node until SIGINT or SIGTERM."""
+    path = config
+    if path is None:
+        candidate = _data_dir(data_dir) / CONFIG_FILE
+        path = candidate if candidate.exists() else None
+    try:
+        loaded = lazooz_config.load(path)
+    except ConfigError as exc:
+        Console(stderr=True).print(f"[red]lazooz:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if data_dir is not None:
+        loaded = loaded.with_data_dir(data_dir)
+    # Imported here: the node pulls in libp2p, seconds to import, which no other command needs.
+    from lazooz.node.daemon import run
+
+    raise typer.Exit(run(loaded))
+
+
+# -- offers and requests
+
+
+@app.command()
+def offer(
+    route: Annotated[str | None, typer.Option(help="lat,lon;lat,lon;... in degrees.")] = None,
+    route_file: Annotated[
+        Path | None, typer.Option(help="A GeoJSON LineString or a GPX track.")
+    ] = None,
+    depart: Annotated[str, typer.Option(help="now, +15m, 18:30 or ISO 8601.")] = "now",
+    flex: Annotated[int, typer.Option(help="Minutes you may leave after --depart.")] = 15,
+    duration: Annotated[
+        int | None, typer.Option(help="Minutes the whole drive takes [default: at 30 km/h].")
+    ] = None,
+    seats: Annotated[int, typer.Option(help="Seats offered.")] = 3,
+    detour_m: Annotated[int, typer.Option(help="Most metres you will detour.")] = 1000,
+    detour_min: Annotated[int, typer.Option(help="Most minutes you will detour.")] = 10,
+    currency: Annotated[
+        str | None, typer.Option(help="ISO 4217 currency of the cost share [default: none].")
+    ] = None,
+    base_minor: Annotated[int, typer.Option(help="Cost share per rider, minor units.")] = 0,
+    per_km_minor: Annotated[int, typer.Option(help="Cost share per km, minor units.")] = 0,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Offer seats along your route (driver)."""
+    try:
+        if route is not None and route_file is None:
+            path: object = typed.route(route)
+        elif route_file is not None and route is None:
+            path = typed.route_file(route_file)
+        else:
+            raise typer.BadParameter("give one of --route or --route-file", param_hint="--route")
+        start = typed.time_ms(depart, datetime.now())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    body: dict[str, Any] = {
+        "route": path,
+        "departure": {"start_ms": start, "end_ms": start + flex * 60_000},
+        "seats": seats,
+        "max_detour_m": detour_m,
+        "max_detour_s": detour_min * 60,
+    }
+    if duration is not None:
+        body["duration_s"] = duration * 60
+    if currency is not None:
+        body["cost"] = {
+            "currency": currency,
+            "base_minor": base_minor,
+            "per_km_minor": per_km_minor,
+        }
+    _api(data_dir, as_json, lambda c: c.post("/v1/offers", body), show.offer)
+
+
+@app.command()
+def request(
+    pickup: Annotated[str, typer.Option("--from", help="Pickup as lat,lon.")],
+    dropoff: Annotated[str, typer.Option("--to", help="Drop-off as lat,lon.")],
+    at: Annotated[str, typer.Option(help="Earliest pickup: now, +15m, 18:30 or ISO.")] = "now",
+    flex: Annotated[int, typer.Option(help="Minutes of pickup window after --at.")] = 30,
+    seats: Annotated[int, typer.Option(help="Seats needed.")] = 1,
+    walk: Annotated[int, typer.Option(help="Most metres you will walk, each end.")] = 500,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Ask for a seat (rider). Only coarse cells are published; exact points stay home."""
+    try:
+        start = typed.time_ms(at, datetime.now())
+        body = {
+            "pickup": typed.point(pickup),
+            "dropoff": typed.point(dropoff),
+            "window": {"start_ms": start, "end_ms": start + flex * 60_000},
+            "seats": seats,
+            "max_walk_m": walk,
+        }
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _api(data_dir, as_json, lambda c: c.post("/v1/requests", body), show.request)
+
+
+@app.command()
+def candidates(
+    own_id: Annotated[str, typer.Argument(help="Your offer's or request's id.")],
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Ranked matches of your offer or request."""
+    _api(data_dir, as_json, lambda c: c.get(f"/v1/candidates/{own_id}"), show.candidates)
+
+
+@app.command()
+def withdraw(
+    own_id: Annotated[str, typer.Argument(help="Your offer's or request's id.")],
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Stop publishing your offer or request; rides already agreed go on."""
+
+    def call(c: Client) -> Any:
+        try:
+            answer = c.post(f"/v1/offers/{own_id}/withdraw")
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            answer = c.post(f"/v1/requests/{own_id}/withdraw")
+        return answer
+
+    def shown(console: Console, answer: Any) -> None:
+        (show.offer if "offer_id" in answer else show.request)(console, answer)
+
+    _api(data_dir, as_json, call, shown)
+
+
+# -- rides
+
+RideId = Annotated[str, typer.Argument(help="The ride's id, or enough of its start to be unique.")]
+
+
+@app.command()
+def rides(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Your rides, as rider and driver."""
+    _api(data_dir, as_json, lambda c: c.get("/v1/rides"), show.rides)
+
+
+@app.command()
+def propose(
+    request_id: Annotated[str, typer.Argument(help="Your request.")],
+    offer_id: Annotated[str, typer.Argument(help="A candidate offer (see `candidates`).")],
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Ask a candidate offer's driver for a seat (rider)."""
+    body = {"request_id": request_id, "offer_id": offer_id}
+    _api(data_dir, as_json, lambda c: c.post("/v1/rides", body), show.ride)
+
+
+def _ride_step(
+    command: str, ride_id: str, body: dict[str, Any], data_dir: Path | None, as_json: bool
+) -> None:
+    def call(c: Client) -> Any:
+        return c.post(f"/v1/rides/{_full_ride_id(c, ride_id)}/{command}", body)
+
+    _api(data_dir, as_json, call, show.ride)
+
+
+@app.command()
+def accept(ride_id: RideId, data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Accept a rider's proposal (driver)."""
+    _ride_step("accept", ride_id, {}, data_dir, as_json)
+
+
+@app.command()
+def decline(
+    ride_id: RideId,
+    reason: Annotated[
+        str, typer.Option(help="other, no_seats, off_route, too_late, changed_mind, unsafe.")
+    ] = "other",
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Decline a proposal, or points that do not suit you (driver)."""
+    _ride_step("decline", ride_id, {"reason": reason}, data_dir, as_json)
+
+
+@app.command()
+def confirm(
+    ride_id: RideId,
+    at: Annotated[str | None, typer.Option(help="Pickup time [default: the planned one].")] = None,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Confirm a ride whose exact points fit (driver)."""
+    body: dict[str, Any] = {}
+    if at is not None:
+        try:
+            body["pickup_ms"] = typed.time_ms(at, datetime.now())
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--at") from None
+    _ride_step("confirm", ride_id, body, data_dir, as_json)
+
+
+@app.command()
+def cancel(
+    ride_id: RideId,
+    reason: Annotated[
+        str, typer.Option(help="changed_mind, no_show, too_late, unsafe, other...")
+    ] = "changed_mind",
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Cancel a ride, signed, with a reason (either party)."""
+    _ride_step("cancel", ride_id, {"reason": reason}, data_dir, as_json)
+
+
+@app.command()
+def pickup(
+    ride_id: RideId,
+    pin: Annotated[str, typer.Argument(help="The PIN the rider tells you.")],
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """The rider is aboard and told you the PIN (driver)."""
+    _ride_step("pickup", ride_id, {"pin": pin}, data_dir, as_json)
+
+
+@app.command()
+def finish(
+    ride_id: RideId,
+    distance_m: Annotated[
+        int | None, typer.Option(help="Metres ridden [default: as planned].")
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Drop-off: the ride is over and its receipt is signed (driver)."""
+    body = {} if distance_m is None else {"distance_m": distance_m}
+    _ride_step("finish", ride_id, body, data_dir, as_json)
+
+
+@app.command()
+def sign(ride_id: RideId, data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Countersign the ride's receipt, once you agree with it (rider)."""
+    _ride_step("sign", ride_id, {}, data_dir, as_json)
+
+
+# -- ledger, peers, status
+
+
+@app.command()
+def balance(
+    member: Annotated[str | None, typer.Option(help="Another member's public key (hex).")] = None,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """A balance, and how each ride earned its part."""
+    query = {} if member is None else {"member": member}
+    _api(data_dir, as_json, lambda c: c.get("/v1/balance", **query), show.balance)
+
+
+@app.command()
+def receipts(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """The receipts in your log, and what credit made of each."""
+    _api(data_dir, as_json, lambda c: c.get("/v1/receipts"), show.receipts)
+
+
+@app.command()
+def peers(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """The members your node is connected to now."""
+    _api(data_dir, as_json, lambda c: c.get("/v1/peers"), show.peers)
+
+
+@app.command()
+def status(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Your node: identity, addresses, peers, offers, rides, balance."""
+    _api(data_dir, as_json, lambda c: c.get("/v1/status"), show.status)
+
+
+# -- calling the API
+
+
+def _data_dir(given: Path | None) -> Path:
+    if given is not None:
+        return given.expanduser().absolute()
+    return lazooz_config.defaults().node.data_dir
+
+
+def _api(
+    data_dir: Path | None,
+    as_json: bool,
+    call: Callable[[Client], Any],
+    shown: Callable[[Console, Any], None],
+) -> None:
+    """Call the node's API; print the answer as JSON or for people; exit 1 on a refusal."""
+    try:
+        answer = call(Client.of(_data_dir(data_dir)))
+    except ApiError as exc:
+        _fail(as_json, exc.reason, exc.detail, exc.status)
+    except NodeUnreachable as exc:
+        _fail(as_json, "unreachable", str(exc))
+    except ConfigError as exc:
+        _fail(as_json, "config", str(exc))
+    if as_json:
+        typer.echo(json.dumps(answer, indent=2))
+    else:
+        shown(Console(), answer)
+
+
+def _fail(as_json: bool, reason: str, detail: str, status: int | None = None) -> NoReturn:
+    if as_json:
+        typer.echo(json.dumps({"error": reason, "detail": detail, "status": status}))
+    Console(stderr=True).print(f"[red]lazooz:[/red] {escape(detail)}", highlight=False)
+    raise typer.Exit(1)
+
+
+def _full_ride_id(client: Client, given: str) -> str:
+    """``given``, or the one ride id it starts (so a person can type eight characters)."""
+    if len(given) == 32:
+        return given
+    found = [
+        r["ride_id"] for r in client.get("/v1/rides") if r["ride_id"].startswith(given.lower())
+    ]
+    if len(found) != 1:
+        what = "no ride" if not found else f"{len(found)} rides"
+        raise typer.BadParameter(f"{given!r}: {what} start(s) with it; see `lazooz rides`")
+    return str(found[0])
+
+
+# -- the walk-through
 
 
 def _show(console: Console, r: wt.Result) -> None:
