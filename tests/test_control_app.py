@@ -8,6 +8,7 @@ and for a detail that names the field and the value.
 
 from __future__ import annotations
 
+import json
 import random
 import warnings
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 with warnings.catch_warnings():
     # starlette 1.10 would rather have httpx2, which is not locked here; httpx works.
@@ -473,3 +476,33 @@ def test_status_and_peers(api: TestClient, driver: LocalNode) -> None:
     assert status["book"] == {"offers": 0, "requests": 0}
     (peer,) = api.get("/v1/peers").json()
     assert peer["member_id"].startswith("lz1")
+
+
+# -- no input is a crash
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(field=st.sampled_from(sorted(offer_body())), value=_json)
+def test_no_value_in_an_offer_is_a_crash(api: TestClient, field: str, value: object) -> None:
+    # json.dumps writes NaN and Infinity, which Python's json.loads (the server's) reads.
+    response = api.post("/v1/offers", content=json.dumps(offer_body(**{field: value})))
+    assert response.status_code in (201, 400), response.text
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(field=st.sampled_from(sorted(request_body())), value=_json)
+def test_no_value_in_a_request_is_a_crash(api: TestClient, field: str, value: object) -> None:
+    response = api.post("/v1/requests", content=json.dumps(request_body(**{field: value})))
+    assert response.status_code in (201, 400), response.text

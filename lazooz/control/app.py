@@ -259,6 +259,10 @@ def _endpoint(node: NodeHandle, e: Endpoint) -> Callable[[Request], Awaitable[Re
             # Remote errors do not come out of the Peer's commands; if one does, it is a bug.
             log.error("control %s %s: %s", e.method, e.path, exc)
             return error(500, exc.reason, str(exc))
+        except Exception:
+            # A bug in the node or here, never the request's fault: said so, in JSON, and logged.
+            log.exception("control %s %s failed", e.method, e.path)
+            return error(500, "internal", "the node failed on this request; see its log")
 
     return endpoint
 
