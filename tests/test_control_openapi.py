@@ -9,6 +9,7 @@ against what is documented.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +154,10 @@ def check(schema: dict[str, Any], value: object, where: str) -> list[str]:
 )
 def test_the_checker_itself(schema: str, value: object, fits: bool) -> None:
     assert (not check(SCHEMAS[schema], value, "$")) is fits
+
+
+def test_docs_list_every_endpoint_and_no_other() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "node.md").read_text("utf-8")
+    section = text.split("## Control API", 1)[1]
+    listed = set(re.findall(r"^\| (GET|POST) \| `([^`]+)` \|", section, re.M))
+    assert listed == {(e.method, e.path) for e in ENDPOINTS}
