@@ -9,27 +9,29 @@ running; 2 the command line itself was wrong.
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lazooz import config as lazooz_config
-from lazooz import keyfile
-from lazooz import walkthrough as wt
 from lazooz.control import show, typed
 from lazooz.control.client import ApiError, Client, NodeUnreachable
 from lazooz.control.files import TOKEN_FILE, load_or_create_token
-from protocol import geo
 from protocol.errors import ConfigError
-from protocol.identity import member_id
-from protocol.matching import Candidate
+
+if TYPE_CHECKING:
+    from lazooz import walkthrough as wt
+
+# The commands that call a node's API import only what they need: numpy, pyproj
+# and libp2p (the walk-through, the configuration, the daemon) are imported by
+# the commands that use them, so `lazooz rides` answers in a fraction of a second.
 
 app = typer.Typer(
     name="lazooz",
@@ -65,6 +67,8 @@ def walkthrough(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead.")] = False,
 ) -> None:
     """Walk through the protocol on embedded Tel Aviv data: sign, gossip-validate, match."""
+    from lazooz import walkthrough as wt
+
     result = wt.run(random.Random(seed))
     if as_json:
         typer.echo(json.dumps(wt.summary(result), indent=2))
@@ -87,6 +91,9 @@ def init(data_dir: DataDir = None, as_json: AsJson = False) -> None:
         if not where.is_dir():
             raise ConfigError(f"data dir={str(where)!r}: is not a directory")
         key_existed = (where / KEY_FILE).exists()
+        from lazooz import config as lazooz_config
+        from lazooz import keyfile
+
         identity = keyfile.load_or_create(where / KEY_FILE)
         load_or_create_token(where)
         config_path = where / CONFIG_FILE
@@ -125,11 +132,13 @@ def daemon(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Run this member's node until SIGINT or SIGTERM."""
+    """Run this member's node, and its control API, until SIGINT or SIGTERM."""
     path = config
     if path is None:
         candidate = _data_dir(data_dir) / CONFIG_FILE
         path = candidate if candidate.exists() else None
+    from lazooz import config as lazooz_config
+
     try:
         loaded = lazooz_config.load(path)
     except ConfigError as exc:
@@ -138,9 +147,10 @@ def daemon(
     if data_dir is not None:
         loaded = loaded.with_data_dir(data_dir)
     # Imported here: the node pulls in libp2p, seconds to import, which no other command needs.
+    from lazooz.control.service import control_service
     from lazooz.node.daemon import run
 
-    raise typer.Exit(run(loaded))
+    raise typer.Exit(run(loaded, [control_service]))
 
 
 # -- offers and requests
@@ -406,7 +416,14 @@ def status(data_dir: DataDir = None, as_json: AsJson = False) -> None:
 def _data_dir(given: Path | None) -> Path:
     if given is not None:
         return given.expanduser().absolute()
-    return lazooz_config.defaults().node.data_dir
+    # lazooz.config.default_data_dir, without importing the configuration (numpy, pyproj).
+    env = os.environ
+    if env.get("LAZOOZ_DATA_DIR"):
+        return Path(env["LAZOOZ_DATA_DIR"]).expanduser().absolute()
+    if env.get("XDG_DATA_HOME"):
+        return Path(env["XDG_DATA_HOME"]).expanduser().absolute() / "lazooz"
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    return home.absolute() / ".local" / "share" / "lazooz"
 
 
 def _api(
@@ -454,6 +471,9 @@ def _full_ride_id(client: Client, given: str) -> str:
 
 
 def _show(console: Console, r: wt.Result) -> None:
+    from protocol import geo
+    from protocol.identity import member_id
+
     console.rule("[bold]lazooz protocol walk-through")
     console.print("Every step below runs the protocol code the node ships; nothing is mocked.\n")
 
@@ -514,6 +534,8 @@ def _show(console: Console, r: wt.Result) -> None:
 
 
 def _show_matching(console: Console, r: wt.Result) -> None:
+    from protocol.matching import Candidate
+
     n = r.names
     t = Table(title="5. Coarse matching: each rider's peer ranks the offers it heard")
     for col in ("rider", "candidates (best first)", "walk", "detour", "wait", "cost share"):

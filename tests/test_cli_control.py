@@ -172,3 +172,25 @@ def test_the_installed_command_talks_to_the_api(served: Path) -> None:
         json.loads(done.stdout)["public_key"]
         == Identity.from_seed(bytes([5]) * 32).public_key.hex()
     )
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"HOME": "/home/ada"},
+        {"HOME": "/home/ada", "XDG_DATA_HOME": "/data"},
+        {"HOME": "/home/ada", "LAZOOZ_DATA_DIR": "/srv/lazooz"},
+        {"HOME": "/home/ada", "LAZOOZ_DATA_DIR": ""},
+    ],
+)
+def test_the_cli_finds_the_data_dir_the_configuration_would(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    from lazooz import cli
+    from lazooz.config import defaults
+
+    for name in ("HOME", "XDG_DATA_HOME", "LAZOOZ_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cli._data_dir(None) == defaults(env).node.data_dir

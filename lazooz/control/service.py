@@ -1,0 +1,47 @@
+"""The control API as one of the daemon's services: ``run(config, [control_service])``.
+
+Once the Node runs, the daemon starts ``control_service`` in its nursery: it
+loads (or, on the first start, creates) ``control.token``, serves the API on
+``control.host``/``control.port`` over the daemon's ``NodeHandle``, writes
+``control.json``, and publishes ``control_url`` in ``node.json``. When the
+daemon stops, hypercorn stops taking requests, gives those in flight a
+moment (event streams are cut), and ``control.json`` is removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from typing import TYPE_CHECKING
+
+import trio
+
+from lazooz.control.app import make_app
+from lazooz.control.files import load_or_create_token
+from lazooz.control.server import serve
+
+if TYPE_CHECKING:
+    from trio_typing import TaskStatus
+
+    from lazooz.node.daemon import Running
+
+
+async def control_service(
+    running: Running, *, task_status: TaskStatus[Mapping[str, str]] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Serve the control API beside the Node until the daemon stops."""
+    control = running.config.control
+    token = await trio.to_thread.run_sync(load_or_create_token, running.data_dir)
+    app = make_app(running.handle, token)
+    async with trio.open_nursery() as nursery:
+        info = await nursery.start(
+            partial(
+                serve,
+                app,
+                control.host,
+                control.port,
+                data_dir=running.data_dir,
+                shutdown=running.stopping.wait,
+            )
+        )
+        task_status.started({"control_url": info.url})
