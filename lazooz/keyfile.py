@@ -23,6 +23,8 @@ from pathlib import Path
 from protocol.errors import ConfigError, describe
 from protocol.identity import SEED_BYTES, Identity
 
+#: The identity key's file name inside a node's data directory.
+KEY_FILE = "identity.key"
 HEADER = b"lazooz-ed25519-seed-v1\n"
 FILE_BYTES = len(HEADER) + 2 * SEED_BYTES + 1
 _MODE = 0o600

@@ -21,11 +21,12 @@ import pytest
 import trio
 from typer.testing import CliRunner
 
-from lazooz.cli import CONFIG_FILE, KEY_FILE, app
+from lazooz.cli import CONFIG_FILE, app
 from lazooz.control.app import make_app
 from lazooz.control.files import CONTROL_FILE, TOKEN_FILE, load_or_create_token
 from lazooz.control.handle import LocalNode
 from lazooz.control.server import serve
+from lazooz.keyfile import KEY_FILE
 from protocol.identity import Identity
 from protocol.peer.peer import Peer
 from tests.test_control_app import DROPOFF, PICKUP, ROUTE

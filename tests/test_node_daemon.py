@@ -14,7 +14,8 @@ import pytest
 import trio
 
 from lazooz import config as lazooz_config
-from lazooz.node.daemon import KEY_FILE, NODE_FILE, NodeInfo, Running, serve_node
+from lazooz.keyfile import KEY_FILE
+from lazooz.node.daemon import NODE_FILE, NodeInfo, Running, serve_node
 from lazooz.store import DB_NAME
 
 if TYPE_CHECKING:

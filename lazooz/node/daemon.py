@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-#: The identity key's file in the data directory (``lazooz.keyfile`` format).
-KEY_FILE = "identity.key"
 #: Written while the node runs: how tools find it (``NodeInfo``).
 NODE_FILE = "node.json"
 #: How long a graceful stop may take after the first signal.
@@ -158,7 +156,7 @@ async def _serve(
 ) -> None:
     data_dir = config.node.data_dir
     await trio.to_thread.run_sync(_make_data_dir, data_dir)
-    identity = await trio.to_thread.run_sync(keyfile.load_or_create, data_dir / KEY_FILE)
+    identity = await trio.to_thread.run_sync(keyfile.load_or_create, data_dir / keyfile.KEY_FILE)
     store = await trio.to_thread.run_sync(Store.open, data_dir / DB_NAME)
     metrics_server: MetricsServer | None = None
     try:
