@@ -85,7 +85,14 @@ def test_a_batch_reads_back_as_the_records_a_peer_takes(path: Path) -> None:
         assert store.apply(batch) == len(batch)
     with Store.open(path) as store:
         assert store.load() == records(batch)
-        assert store.counts() == {"entry": 4, "fork": 0, "offer": 1, "request": 1, "ride": 1, "peer": 0}
+        assert store.counts() == {
+            "entry": 4,
+            "fork": 0,
+            "offer": 1,
+            "request": 1,
+            "ride": 1,
+            "peer": 0,
+        }
 
 
 def test_log_entries_are_kept_by_author_seq_and_id(store: Store) -> None:
