@@ -1,0 +1,307 @@
+"""Real ``lazooz daemon`` processes on loopback for end-to-end tests, and waits with deadlines.
+
+``Swarm`` (the ``swarm`` fixture of the ``tests/test_node_e2e*.py`` modules)
+gives each member a data directory under the test's ``tmp_path``, made by
+``lazooz init``, with a config file the test controls (bootstrap peers,
+JSON logs, metrics on a free port, a short republish period). ``start``
+spawns ``lazooz daemon`` in its own session; ``wait_ready`` waits until
+``node.json`` and ``control.json`` name the new process and its API
+answers. Nothing waits by sleeping for a fixed time: ``wait_until`` polls a
+condition with small pauses up to an overall deadline, and fails with the
+members' log tails. ``close`` (the fixture's teardown, also after a failure)
+SIGKILLs every process group still running and checks that no process whose
+command line names the swarm's root is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lazooz.control.client import ApiError, Client, NodeUnreachable
+from lazooz.control.files import ControlInfo
+
+T = TypeVar("T")
+
+#: A daemon imports libp2p (~5 s alone), more on two busy cores.
+START_TIMEOUT_S = 90.0
+#: SIGTERM to exit: the daemon promises a graceful stop within 10 s.
+STOP_TIMEOUT_S = 20.0
+#: One protocol step on loopback (gossip through a fresh mesh, a stream frame).
+STEP_TIMEOUT_S = 45.0
+#: Pause between two looks at a condition.
+POLL_S = 0.1
+
+NODE_FILE = "node.json"
+
+
+def lazooz_command() -> list[str]:
+    """The ``lazooz`` CLI of this interpreter's environment."""
+    script = Path(sys.executable).parent / "lazooz"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from lazooz.cli import app; app()"]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class WaitTimeout(AssertionError):
+    """A condition did not hold before its deadline."""
+
+
+def wait_until(
+    what: str,
+    check: Callable[[], T | None],
+    timeout_s: float = STEP_TIMEOUT_S,
+    explain: Callable[[], str] | None = None,
+) -> T:
+    """Poll ``check`` every ``POLL_S`` until it returns a value that is not None or False."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = check()
+        if found is not None and found is not False:
+            return found
+        if time.monotonic() > deadline:
+            detail = explain() if explain is not None else ""
+            raise WaitTimeout(f"timed out after {timeout_s:.0f} s waiting for {what}\n{detail}")
+        time.sleep(POLL_S)
+
+
+def pids_naming(text: str) -> list[int]:
+    """Pids of live processes (zombies excluded) whose command line contains ``text``."""
+    found = []
+    needle = text.encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
+        if needle in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@dataclass(slots=True)
+class Member:
+    """One member: its data directory, config, log, and its daemon process when running."""
+
+    name: str
+    data_dir: Path
+    log_dir: Path
+    public_key: str = ""
+    member_id: str = ""
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+    client: Client | None = None
+
+    # -- files
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_dir / f"{self.name}.{self.starts}.log"
+
+    def configure(self, bootstrap: list[str] | None = None) -> None:
+        """Write the member's ``lazooz.toml``: loopback, JSON logs, metrics, quick republish."""
+        lines = [
+            "[node]",
+            f"bootstrap = {json.dumps(bootstrap or [])}",
+            "[log]",
+            'format = "json"',
+            "[metrics]",
+            "enabled = true",
+            "port = 0",
+            "[peer]",
+            # Own offers and requests go out again every 10 s (+ jitter), so one
+            # published before a mesh formed is not lost for the default 5 min.
+            "republish_s = 10",
+        ]
+        (self.data_dir / "lazooz.toml").write_text("\n".join(lines) + "\n", "utf-8")
+
+    # -- process
+
+    def start(self) -> None:
+        assert self.process is None or self.process.poll() is not None, f"{self.name} runs"
+        self.starts += 1
+        self.client = None
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [*lazooz_command(), "daemon", "--data-dir", str(self.data_dir)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                start_new_session=True,  # its own group: killpg reaches anything it started
+            )
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait_ready(self, timeout_s: float = START_TIMEOUT_S) -> dict[str, Any]:
+        """Wait until this start's ``node.json`` and API are up; the node's ``/v1/status``."""
+
+        def ready() -> dict[str, Any] | None:
+            if not self.running():
+                code = self.process.returncode if self.process else None
+                raise AssertionError(f"{self.name} exited with {code}:\n{self.tail()}")
+            try:
+                node = json.loads((self.data_dir / NODE_FILE).read_text("utf-8"))
+                control = ControlInfo.read(self.data_dir)
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+            if node.get("pid") != self.pid or control.pid != self.pid:
+                return None  # a file left by an earlier, killed process
+            client = Client.of(self.data_dir)
+            try:
+                status: dict[str, Any] = client.get("/v1/status")
+            except (NodeUnreachable, ApiError):
+                return None
+            self.client = client
+            return status
+
+        status = wait_until(f"{self.name}'s daemon to come up", ready, timeout_s, self.tail)
+        self.public_key = status["public_key"]
+        self.member_id = status["member_id"]
+        return status
+
+    def node_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = json.loads((self.data_dir / NODE_FILE).read_text("utf-8"))
+        return info
+
+    def addr(self) -> str:
+        """A loopback multiaddr (with ``/p2p/``) others can bootstrap to."""
+        addrs: list[str] = self.node_info()["addrs"]
+        return next(a for a in addrs if a.startswith("/ip4/127.0.0.1/"))
+
+    def terminate(self) -> int:
+        """SIGTERM and wait; the exit status."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=STOP_TIMEOUT_S)
+        self.client = None
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL the daemon (a crash) and reap it."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=STOP_TIMEOUT_S)
+        self.client = None
+
+    # -- API
+
+    @property
+    def api(self) -> Client:
+        assert self.client is not None, f"{self.name}'s API is not up"
+        return self.client
+
+    def get(self, path: str, **query: str) -> Any:
+        return self.api.get(path, **query)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self.api.post(path, body)
+
+    def metrics(self) -> str:
+        url = self.node_info()["metrics_url"]
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text: str = response.read().decode()
+            return text
+
+    def tail(self, lines: int = 25) -> str:
+        try:
+            text = self.log_path.read_text("utf-8", errors="replace")
+        except OSError:
+            return f"({self.name}: no log)"
+        return f"--- {self.log_path.name}\n" + "\n".join(text.splitlines()[-lines:])
+
+
+class Swarm:
+    """Members under ``root``; ``close`` leaves no process behind."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.members: list[Member] = []
+
+    def add(self, name: str, bootstrap: list[str] | None = None) -> Member:
+        """``lazooz init`` a data directory for ``name`` and write its config."""
+        data_dir = self.root / name
+        done = subprocess.run(
+            [*lazooz_command(), "init", "--data-dir", str(data_dir), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        member = Member(name, data_dir, self.root)
+        member.member_id = json.loads(done.stdout)["member_id"]
+        member.configure(bootstrap)
+        self.members.append(member)
+        return member
+
+    def start(self, *members: Member) -> None:
+        """Start the daemons together (their imports overlap) and wait for every one."""
+        for m in members:
+            m.start()
+        for m in members:
+            m.wait_ready()
+
+    def explain(self) -> str:
+        return "\n".join(m.tail() for m in self.members)
+
+    def wait(
+        self, what: str, check: Callable[[], T | None], timeout_s: float = STEP_TIMEOUT_S
+    ) -> T:
+        return wait_until(what, check, timeout_s, self.explain)
+
+    def leftovers(self) -> list[int]:
+        return pids_naming(str(self.root))
+
+    def stop_all(self) -> dict[str, int]:
+        """SIGTERM every running daemon at once; exit statuses by name."""
+        running = [m for m in self.members if m.running()]
+        for m in running:
+            assert m.process is not None
+            m.process.send_signal(signal.SIGTERM)
+        codes = {}
+        for m in running:
+            assert m.process is not None
+            codes[m.name] = m.process.wait(timeout=STOP_TIMEOUT_S)
+            m.client = None
+        return codes
+
+    def close(self) -> list[int]:
+        """Kill whatever still runs (whole process groups); the pids that were left behind."""
+        for m in self.members:
+            if m.process is not None and m.process.poll() is None:
+                try:
+                    os.killpg(m.process.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    m.process.kill()
+            if m.process is not None:
+                m.process.wait(timeout=STOP_TIMEOUT_S)
+        left = self.leftovers()
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return left
