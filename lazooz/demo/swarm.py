@@ -1,0 +1,236 @@
+"""A local swarm of real ``lazooz daemon`` processes on loopback, each in its own temp data dir.
+
+``Swarm`` makes a temporary root, runs ``lazooz init`` for every member, gives
+each a loopback port and every other member's address as ``node.bootstrap``,
+starts them all, and waits for their control APIs. ``close()`` (also on any error, and on
+``with`` exit) sends SIGTERM to every daemon, waits, SIGKILLs what is left and
+removes the root: no process and no directory is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from lazooz.control.client import ApiError, Client, NodeUnreachable
+from lazooz.control.files import CONTROL_FILE
+
+#: Seconds one daemon may take to bring its API up (libp2p imports take seconds on 2 cores).
+START_TIMEOUT_S = 90.0
+#: Seconds every daemon gets to stop after SIGTERM before it is killed.
+STOP_TIMEOUT_S = 15.0
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+#: An Ed25519 libp2p peer id: identity multihash of the protobuf key (``lazooz.net.keys``).
+_ED25519_PEER_ID_PREFIX = b"\x00\x24\x08\x01\x12\x20"
+
+
+def peer_id_text(public_key: bytes) -> str:
+    """The base58 peer id of a member key, without importing libp2p (seconds to import)."""
+    raw = _ED25519_PEER_ID_PREFIX + public_key
+    n = int.from_bytes(raw, "big")
+    out = ""
+    while n:
+        n, r = divmod(n, 58)
+        out = _B58[r] + out
+    return "1" * (len(raw) - len(raw.lstrip(b"\0"))) + out
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (the daemon binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class SwarmError(Exception):
+    """The swarm could not be started or did not do what the script needs."""
+
+
+def lazooz_command() -> list[str]:
+    """How to run the ``lazooz`` CLI with this interpreter."""
+    script = Path(sys.executable).parent / "lazooz"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from lazooz.cli import app; app()"]
+
+
+@dataclass(slots=True)
+class Daemon:
+    name: str
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    client: Client | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def api(self) -> Client:
+        if self.client is None:
+            raise SwarmError(f"{self.name}: the node's API is not up")
+        return self.client
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text("utf-8", "replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class Swarm:
+    """Daemons named ``names``, each bootstrapped to all the others."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="lazooz-demo-"))
+        self.daemons = [
+            Daemon(name, self.root / name.lower(), self.root / f"{name.lower()}.log")
+            for name in names
+        ]
+        self.closed = False
+
+    def __enter__(self) -> Swarm:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def pids(self) -> list[int]:
+        return [d.process.pid for d in self.daemons if d.process is not None]
+
+    # -- starting
+
+    def start(self) -> None:
+        """init every member, then start every daemon at once, each bootstrapped to all others.
+
+        Every daemon listens on a loopback port picked here, so each one's
+        ``node.bootstrap`` can name all the others (a full mesh: py-libp2p has no
+        peer discovery, and a ride's direct stream needs the counterparty's
+        address). A bootstrap peer not up yet is dialled again every 10 s.
+        """
+        inits = [
+            subprocess.Popen(
+                [*lazooz_command(), "init", "--data-dir", str(d.data_dir), "--json"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for d in self.daemons
+        ]
+        for d, p in zip(self.daemons, inits, strict=True):
+            out, err = p.communicate(timeout=120)
+            if p.returncode != 0:
+                raise SwarmError(f"lazooz init for {d.name} failed: {err.decode().strip()}")
+            made = json.loads(out)
+            d.info["member_id"] = made["member_id"]
+            d.info["public_key"] = made["public_key"]
+            d.info["peer_id"] = peer_id_text(bytes.fromhex(made["public_key"]))
+            d.info["listen"] = f"/ip4/127.0.0.1/tcp/{free_port()}"
+        for d in self.daemons:
+            others = [
+                f"{o.info['listen']}/p2p/{o.info['peer_id']}" for o in self.daemons if o is not d
+            ]
+            config = d.data_dir / "lazooz.toml"
+            text = config.read_text("utf-8")
+            for old, new in (
+                ("bootstrap = []", f"bootstrap = {json.dumps(others)}"),
+                ('listen = ["/ip4/127.0.0.1/tcp/0"]', f"listen = {json.dumps([d.info['listen']])}"),
+            ):
+                if old not in text:
+                    raise SwarmError(f"{config}: no `{old}` line to change")
+                text = text.replace(old, new, 1)
+            config.write_text(text, "utf-8")
+        for d in self.daemons:
+            self._spawn(d)
+        self._wait_up(self.daemons)
+
+    def _spawn(self, d: Daemon) -> None:
+        with d.log_path.open("wb") as log:
+            d.process = subprocess.Popen(
+                [*lazooz_command(), "daemon", "--data-dir", str(d.data_dir)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Its own session: a Ctrl-C at the terminal reaches the demo only,
+                # which then stops every daemon in order.
+                start_new_session=True,
+            )
+
+    def _wait_up(self, daemons: list[Daemon]) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        waiting = list(daemons)
+        while waiting:
+            for d in list(waiting):
+                assert d.process is not None
+                if d.process.poll() is not None:
+                    raise SwarmError(
+                        f"the daemon of {d.name} exited with {d.process.returncode}:\n"
+                        + d.log_tail()
+                    )
+                if (d.data_dir / CONTROL_FILE).exists() and (d.data_dir / "node.json").exists():
+                    try:
+                        client = Client.of(d.data_dir)
+                        status = client.get("/v1/status")
+                    except (NodeUnreachable, ApiError, OSError, ValueError):
+                        continue
+                    if status["peer_id"] != d.info["peer_id"]:
+                        raise SwarmError(
+                            f"{d.name}: peer id {status['peer_id']}, expected {d.info['peer_id']}"
+                        )
+                    d.client = client
+                    waiting.remove(d)
+            if waiting and time.monotonic() > deadline:
+                names = ", ".join(d.name for d in waiting)
+                raise SwarmError(f"no control API after {START_TIMEOUT_S:.0f} s: {names}")
+            time.sleep(0.1)
+
+    # -- stopping
+
+    def close(self) -> dict[str, int | None]:
+        """SIGTERM every daemon, wait, SIGKILL leftovers, remove the root; exit codes by name."""
+        codes: dict[str, int | None] = {}
+        if self.closed:
+            return codes
+        self.closed = True
+        running = [d for d in self.daemons if d.process is not None]
+        for d in running:
+            assert d.process is not None
+            if d.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    d.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for d in running:
+            assert d.process is not None
+            try:
+                codes[d.name] = d.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                codes[d.name] = None
+        for d in running:
+            assert d.process is not None
+            if d.process.poll() is None:
+                try:  # the daemon's whole session: nothing it started may outlive it
+                    os.killpg(d.process.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    d.process.kill()
+                d.process.wait(timeout=10)
+        shutil.rmtree(self.root, ignore_errors=True)
+        return codes

@@ -1,0 +1,146 @@
+"""``lazooz.demo``: a local swarm of real daemons, driven through their control APIs.
+
+The slow tests run the whole demo as a subprocess (``python -m lazooz.demo
+--json``): six daemon processes on loopback, a pooled ride, a cancellation,
+identical balances on every node, and no daemon left behind afterwards — also
+when the demo is interrupted with SIGINT in the middle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lazooz.demo.script import Cast
+from lazooz.demo.swarm import Swarm, SwarmError, peer_id_text
+from lazooz.walkthrough import DRIVERS, RIDERS
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = [sys.executable, "-m", "lazooz.demo"]
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is still a lazooz daemon (a reused pid running something else is not)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    zombie = stat.rsplit(")", 1)[1].split()[0] == "Z"
+    return not zombie and b"daemon" in cmdline and b"lazooz" in cmdline
+
+
+def test_peer_id_text_is_libp2p_s_peer_id_of_the_key() -> None:
+    from lazooz.net.keys import peer_id_of
+    from protocol.fields import PublicKey
+
+    for key in (bytes(32), bytes(range(32)), b"\xff" * 32):
+        assert peer_id_text(key) == str(peer_id_of(PublicKey(key)))
+
+
+def test_the_default_cast_is_the_walkthrough_s_two_drivers_and_four_riders() -> None:
+    cast = Cast.of(6)
+    assert [p.name for p in cast.drivers] == [p.name for p in DRIVERS]
+    assert [p.name for p in cast.riders] == [p.name for p in RIDERS]
+    bigger = Cast.of(9)
+    assert len(bigger.drivers) + len(bigger.riders) == 9
+    assert len(set(bigger.names)) == 9
+    with pytest.raises(SwarmError, match="members=3"):
+        Cast.of(3)
+
+
+def test_a_swarm_that_never_started_leaves_no_directory() -> None:
+    swarm = Swarm(["A", "B"])
+    assert swarm.root.is_dir()
+    assert swarm.close() == {}
+    assert not swarm.root.exists()
+
+
+@pytest.mark.slow
+def test_the_demo_runs_to_identical_balances_and_leaves_no_process() -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        [*DEMO, "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
+    )
+    summary = json.loads(done.stdout)
+    assert done.returncode == 0, (summary["error"], done.stderr[-2000:])
+    assert summary["ok"] and summary["balances_agree"]
+    balances = list(summary["balances_by_node"].values())
+    assert len(balances) == 6 and all(b == balances[0] for b in balances)
+    assert sum(balances[0].values()) > 0
+    assert len(summary["pooled_rides"]) == 1 and len(summary["pooled_rides"][0]["riders"]) == 2
+    (cancelled,) = summary["cancelled_rides"]
+    assert cancelled["cancel_reason"] == "changed_mind"
+    assert summary["receipts_cosigned"] == 3
+    assert all(n == 5 for n in summary["peers_connected"].values())
+    assert all(m["exit_code"] == 0 for m in summary["members"].values())
+    pids: list[int] = summary["pids"]
+    assert len(pids) == 6
+    assert not [pid for pid in pids if alive(pid)]
+    print(f"demo run time {time.monotonic() - started:.1f} s")
+
+
+@pytest.mark.slow
+def test_sigint_in_the_middle_stops_every_daemon() -> None:
+    process = subprocess.Popen(
+        [*DEMO, "--json"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        # Wait until the daemons are up (their data directories hold node.json), then interrupt.
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            children = _children(process.pid)
+            if len(children) == 6 and _all_listening(children):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the demo's daemons did not come up")
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130, err[-2000:]
+    summary = json.loads(out)
+    assert summary["error"].startswith("interrupted")
+    pids: list[int] = summary["pids"]
+    assert len(pids) == 6
+    assert not [pid for pid in pids if alive(pid)]
+    assert not [pid for pid in children if alive(pid)]
+
+
+def _children(pid: int) -> list[int]:
+    """The lazooz daemons whose parent is ``pid``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and alive(int(entry)):
+            out.append(int(entry))
+    return out
+
+
+def _all_listening(pids: list[int]) -> bool:
+    """Whether each daemon has been running a few seconds (its node is up by then or soon)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    ages = []
+    for pid in pids:
+        try:
+            start = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        except (OSError, IndexError, ValueError):
+            return False
+        ages.append(uptime - start / ticks)
+    return min(ages) > 15
