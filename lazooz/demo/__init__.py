@@ -47,7 +47,9 @@ def run(members: int = 6, seed: int = 1, json_out: bool = False) -> int:
     except SwarmError as exc:
         err.print(f"[red]lazooz demo:[/red] {exc}")
         return 2
-    random.Random(seed).shuffle(cast.riders[2:])  # who is left over for the cancellation
+    rest = cast.riders[2:]
+    random.Random(seed).shuffle(rest)  # the seed picks who is left over to cancel
+    cast.riders[2:] = rest
     names = cast.names
     drivers = {p.name for p in cast.drivers}
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}

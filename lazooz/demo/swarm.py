@@ -57,6 +57,19 @@ def free_port() -> int:
         return port
 
 
+def _die_with_parent() -> None:
+    """In the daemon's child process: SIGTERM when the demo dies, even by SIGKILL (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class SwarmError(Exception):
     """The swarm could not be started or did not do what the script needs."""
 
@@ -136,15 +149,21 @@ class Swarm:
             )
             for d in self.daemons
         ]
-        for d, p in zip(self.daemons, inits, strict=True):
-            out, err = p.communicate(timeout=120)
-            if p.returncode != 0:
-                raise SwarmError(f"lazooz init for {d.name} failed: {err.decode().strip()}")
-            made = json.loads(out)
-            d.info["member_id"] = made["member_id"]
-            d.info["public_key"] = made["public_key"]
-            d.info["peer_id"] = peer_id_text(bytes.fromhex(made["public_key"]))
-            d.info["listen"] = f"/ip4/127.0.0.1/tcp/{free_port()}"
+        try:
+            for d, p in zip(self.daemons, inits, strict=True):
+                out, err = p.communicate(timeout=120)
+                if p.returncode != 0:
+                    raise SwarmError(f"lazooz init for {d.name} failed: {err.decode().strip()}")
+                made = json.loads(out)
+                d.info["member_id"] = made["member_id"]
+                d.info["public_key"] = made["public_key"]
+                d.info["peer_id"] = peer_id_text(bytes.fromhex(made["public_key"]))
+                d.info["listen"] = f"/ip4/127.0.0.1/tcp/{free_port()}"
+        finally:  # interrupted or failed: no init may outlive the demo either
+            for p in inits:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
         for d in self.daemons:
             others = [
                 f"{o.info['listen']}/p2p/{o.info['peer_id']}" for o in self.daemons if o is not d
@@ -173,6 +192,7 @@ class Swarm:
                 # Its own session: a Ctrl-C at the terminal reaches the demo only,
                 # which then stops every daemon in order.
                 start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - the demo starts no threads
             )
 
     def _wait_up(self, daemons: list[Daemon]) -> None:

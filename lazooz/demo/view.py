@@ -32,14 +32,23 @@ def render(progress: Progress, names: list[str], drivers: set[str]) -> Renderabl
         )
     states = Counter(r.outcome for r in progress.rides)
     cosigned = states.get("done", 0)
+    published_offers = sum(sum(s["offers"].values()) for s in progress.statuses.values())
+    published_requests = sum(sum(s["requests"].values()) for s in progress.statuses.values())
+    pools: dict[str, list[str]] = {}
+    for r in progress.rides:
+        if r.pooled:
+            pools.setdefault(r.driver, []).append(r.rider)
     totals = Table.grid(padding=(0, 2))
     totals.add_row(
         f"[bold]phase[/] {progress.phase}",
+        f"[bold]gossiped[/] {published_offers} offers, {published_requests} requests",
         f"[bold]matches[/] {progress.matches}",
         "[bold]rides[/] " + (", ".join(f"{k} {v}" for k, v in sorted(states.items())) or "-"),
         f"[bold]receipts co-signed[/] {cosigned}",
     )
     parts: list[RenderableType] = [members, totals]
+    for driver, riders in pools.items():
+        parts.append(f"[bold]pooled[/] {driver} carries {' and '.join(riders)} in one car")
     if progress.balances:
         first = next(iter(progress.balances.values()))
         agree = progress.balances_agree
