@@ -2,12 +2,13 @@
 
 ``run(members, seed, json_out)`` starts one ``lazooz daemon`` process per
 member (2 drivers and 4 riders by default, in Tel Aviv), each in its own
-temporary data directory, bootstrapped to the first; drives them through their
-control APIs (a pooled ride, a cancellation, PINs, co-signed receipts); shows a
-live summary with rich, or prints a JSON summary; checks that every node
-reports the same balances; and stops every daemon and removes every directory
-at the end, on an error and on Ctrl-C. The exit status is 0 only when the
-script completed and the balances agree.
+temporary data directory and bootstrapped to all the others; drives them
+through their control APIs (a pooled ride, a cancellation, PINs, co-signed
+receipts); shows a live summary with rich, or prints a JSON summary; checks
+that every node reports the same balances; and stops every daemon and removes
+every directory at the end, on an error and on Ctrl-C. Exit status: 0 the
+script completed and the balances agree; 1 it failed; 2 bad arguments; 130
+interrupted (SIGINT or SIGTERM).
 """
 
 from __future__ import annotations
