@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from lazooz.control.client import ApiError
-from tests.node_swarm import Member, Swarm, now_ms, pids_naming
+from tests.node_swarm import Member, Swarm, WaitTimeout, now_ms, pids_naming
 from tests.test_peer_net import DRIVE
 
 MINUTE_MS = 60_000
@@ -158,6 +158,10 @@ def check_receipts(driver: Member, rider: Member, ride_id: str) -> None:
     assert other["receipt"]["ride_id"] == ride_id
 
 
+class DriverRideStuck(AssertionError):
+    """The driver's ride did not reach ``done`` though its ledger holds both halves."""
+
+
 def stop_cleanly(swarm: Swarm) -> None:
     codes = swarm.stop_all()
     assert all(code == 0 for code in codes.values()), (codes, swarm.explain())
@@ -233,3 +237,64 @@ def test_a_rider_node_killed_mid_ride_restarts_resumes_and_loses_no_acknowledged
     assert expected["driver"] > 0
     assert balances(rider, *everyone) == expected
     stop_cleanly(swarm)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    raises=DriverRideStuck,
+    reason=(
+        "protocol/peer: an ended ride never resends its last message. The rider's "
+        "ride.receipt (agreement half), signed and acknowledged while the driver was "
+        "offline, is dropped by the sender; Peer.start resends unfinished rides only, and "
+        "the driver's resent proposal half is a duplicate the rider's DONE ride ignores "
+        "without answering. Sync puts the agreement entry in the driver's ledger (its "
+        "balance is credited) but the driver's ride stays receipt_proposed until "
+        "countersign_ms (1 h) runs out."
+    ),
+)
+def test_a_receipt_signed_while_the_driver_is_offline_completes_the_ride_after_restarts(
+    swarm: Swarm,
+) -> None:
+    driver, rider = start_pair(swarm)
+    _, _, ride_id = match(swarm, driver, rider)
+    pin = to_confirmed(swarm, driver, rider, ride_id)
+    assert driver.post(f"/v1/rides/{ride_id}/pickup", {"pin": pin})["state"] == "picked_up"
+    swarm.wait("the pickup at the rider", lambda: in_state(rider, ride_id, "picked_up"))
+    time.sleep(DRIVE_S)  # the ride itself, as in to_done
+    driver.post(f"/v1/rides/{ride_id}/finish", {"distance_m": DRIVEN_M})
+    swarm.wait(
+        "the driver's half at the rider", lambda: in_state(rider, ride_id, "receipt_proposed")
+    )
+
+    assert driver.terminate() == 0  # the driver's phone goes off
+    signed = rider.post(f"/v1/rides/{ride_id}/sign")  # acknowledged: the half is durable
+    assert signed["state"] == "done"
+    rider.kill()
+    driver.start()
+    driver.wait_ready()
+    rider.configure(bootstrap=[driver.addr()])  # the driver listens on a new port
+    rider.start()
+    rider.wait_ready()
+    assert ride_of(rider, ride_id)["state"] == "done"
+    (half,) = rider.get("/v1/receipts")
+    assert half["half"] == "agreement" and half["receipt"]["ride_id"] == ride_id
+
+    everyone = (driver, rider)
+    # No acknowledged entry is lost: sync brings the rider's half to the driver's ledger.
+    swarm.wait(
+        "both nodes to agree on a credited ride",
+        lambda: (
+            balances(driver, *everyone) == balances(rider, *everyone)
+            and balances(driver, *everyone)["driver"] > 0
+        ),
+    )
+    try:
+        # The bug: the driver's ride never learns of the agreement.
+        swarm.wait("the ride done at the driver", lambda: in_state(driver, ride_id, "done"), 30)
+    except WaitTimeout:
+        state = ride_of(driver, ride_id)["state"]
+        raise DriverRideStuck(f"the driver's ride is still {state}") from None
+    finally:
+        stop_cleanly(swarm)
+    check_receipts(driver, rider, ride_id)
