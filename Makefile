@@ -18,7 +18,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	touch $@
 
 demo: .venv/.synced ## Run the main job on embedded defaults
-	$(RUN)/lazooz walkthrough
+	$(RUN)/lazooz demo
 
 test: lint typecheck contracts pytest
 

@@ -72,6 +72,18 @@ def walkthrough(
     show_walkthrough(Console(), result)
 
 
+@app.command()
+def demo(
+    members: Annotated[int, typer.Option(min=4, help="Daemons to start (drivers and riders).")] = 6,
+    seed: Annotated[int, typer.Option(help="Seed for the script's choices.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead.")] = False,
+) -> None:
+    """Run a local swarm of real daemons on loopback through a scripted morning of rides."""
+    from lazooz import demo as swarm_demo
+
+    raise typer.Exit(swarm_demo.run(members=members, seed=seed, json_out=as_json))
+
+
 # -- setting up and running a node
 
 
