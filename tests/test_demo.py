@@ -52,8 +52,8 @@ def test_the_default_cast_is_the_walkthrough_s_two_drivers_and_four_riders() -> 
     bigger = Cast.of(9)
     assert len(bigger.drivers) + len(bigger.riders) == 9
     assert len(set(bigger.names)) == 9
-    with pytest.raises(SwarmError, match="members=3"):
-        Cast.of(3)
+    with pytest.raises(SwarmError, match="members=4"):
+        Cast.of(4)
 
 
 def test_a_swarm_that_never_started_leaves_no_directory() -> None:
@@ -75,7 +75,8 @@ def test_the_demo_runs_to_identical_balances_and_leaves_no_process() -> None:
     balances = list(summary["balances_by_node"].values())
     assert len(balances) == 6 and all(b == balances[0] for b in balances)
     assert sum(balances[0].values()) > 0
-    assert len(summary["pooled_rides"]) == 1 and len(summary["pooled_rides"][0]["riders"]) == 2
+    (pooled,) = summary["pooled_rides"]
+    assert len(pooled["riders"]) >= 2
     (cancelled,) = summary["cancelled_rides"]
     assert cancelled["cancel_reason"] == "changed_mind"
     assert summary["receipts_cosigned"] == 3

@@ -129,22 +129,24 @@ def _summary(
 ) -> dict[str, Any]:
     from collections import Counter
 
+    # A pooled ride: one driver's offer carrying two riders or more to the end.
+    carried: dict[str, list[str]] = {}
+    for r in progress.rides:
+        if r.outcome == "done":
+            carried.setdefault(r.driver, []).append(r.rider)
+    pooled = {d: rs for d, rs in carried.items() if len(rs) >= 2}
     rides = [
         {
             "rider": r.rider,
             "driver": r.driver,
             "ride_id": r.ride_id,
             "state": r.outcome,
-            "pooled": r.pooled,
+            "pooled": r.outcome == "done" and r.driver in pooled,
             "cancel_reason": r.cancel_reason,
             "distance_m": r.distance_m,
         }
         for r in progress.rides
     ]
-    pooled: dict[str, list[str]] = {}
-    for r in progress.rides:
-        if r.pooled and r.outcome == "done":
-            pooled.setdefault(r.driver, []).append(r.rider)
     return {
         "ok": status == 0,
         "exit_status": status,
@@ -167,7 +169,7 @@ def _summary(
         "matches": progress.matches,
         "rides": rides,
         "rides_by_state": dict(Counter(r.outcome for r in progress.rides)),
-        "pooled_rides": [{"driver": d, "riders": rs} for d, rs in pooled.items() if len(rs) >= 2],
+        "pooled_rides": [{"driver": d, "riders": rs} for d, rs in pooled.items()],
         "cancelled_rides": [r for r in rides if r["state"] == "cancelled"],
         "receipts_cosigned": sum(1 for r in progress.rides if r.outcome == "done"),
         "balances_by_node": progress.balances,
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lazooz.demo", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--members", type=int, default=6, help="daemons to start (at least 4)")
+    parser.add_argument("--members", type=int, default=6, help="daemons to start (at least 5)")
     parser.add_argument("--seed", type=int, default=1, help="seed for the script's choices")
     parser.add_argument("--json", action="store_true", help="print a JSON summary instead")
     args = parser.parse_args(argv)

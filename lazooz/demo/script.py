@@ -47,9 +47,10 @@ class Cast:
 
     @classmethod
     def of(cls, members: int) -> Cast:
-        if members < 4:
+        if members < 5:
             raise SwarmError(
-                f"members={members}: the script needs at least 4 (2 drivers, 2 riders)"
+                f"members={members}: the script needs at least 5 "
+                "(2 drivers, 2 riders to pool, 1 to cancel)"
             )
         n_drivers = max(2, members // 3)
         drivers = [DRIVERS[i % len(DRIVERS)] for i in range(n_drivers)]
@@ -274,7 +275,21 @@ class Script:
             (r, next(m for m in found[r] if m["offer_id"] == self.offers[pool_driver]))
             for r in pool
         ]
-        plan += [(rider, found[rider][0]) for rider in others]
+        # Nobody is proposed to a driver with no seat left (the exact check would refuse it).
+        seats_left = {d.name: d.seats for d in self.cast.drivers}
+        seats_left[pool_driver] -= len(pool)
+        for rider in others:
+            if rider == canceller:  # cancels before the driver accepts: takes no seat
+                plan.append((rider, found[rider][0]))
+                continue
+            free = [
+                m for m in found[rider] if seats_left[drivers_by_key[m["driver"]["public_key"]]] > 0
+            ]
+            if not free:
+                p.say(f"{rider}: every matching driver is full, no ride")
+                continue
+            seats_left[drivers_by_key[free[0]["driver"]["public_key"]]] -= 1
+            plan.append((rider, free[0]))
         rides: list[RideLog] = []
         for rider, match in plan:
             driver = drivers_by_key[match["driver"]["public_key"]]

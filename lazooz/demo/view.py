@@ -36,7 +36,7 @@ def render(progress: Progress, names: list[str], drivers: set[str]) -> Renderabl
     published_requests = sum(sum(s["requests"].values()) for s in progress.statuses.values())
     pools: dict[str, list[str]] = {}
     for r in progress.rides:
-        if r.pooled:
+        if r.outcome != "cancelled":
             pools.setdefault(r.driver, []).append(r.rider)
     totals = Table.grid(padding=(0, 2))
     totals.add_row(
@@ -48,7 +48,8 @@ def render(progress: Progress, names: list[str], drivers: set[str]) -> Renderabl
     )
     parts: list[RenderableType] = [members, totals]
     for driver, riders in pools.items():
-        parts.append(f"[bold]pooled[/] {driver} carries {' and '.join(riders)} in one car")
+        if len(riders) >= 2:
+            parts.append(f"[bold]pooled[/] {driver} carries {' and '.join(riders)} in one car")
     if progress.balances:
         first = next(iter(progress.balances.values()))
         agree = progress.balances_agree
