@@ -145,3 +145,24 @@ def _all_listening(pids: list[int]) -> bool:
             return False
         ages.append(uptime - start / ticks)
     return min(ages) > 15
+
+
+def test_run_and_the_module_entry_take_members_seed_and_json() -> None:
+    import inspect
+
+    from lazooz.demo import run
+
+    params = inspect.signature(run).parameters
+    assert [(p.name, p.default) for p in params.values()] == [
+        ("members", 6),
+        ("seed", 1),
+        ("json_out", False),
+    ]
+    too_few = subprocess.run(
+        [*DEMO, "--members", "4", "--json"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert too_few.returncode == 2 and "members=4" in too_few.stderr
+    helped = subprocess.run(
+        [*DEMO, "--help"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert helped.returncode == 0 and "--members" in helped.stdout and "--json" in helped.stdout
