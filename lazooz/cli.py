@@ -74,7 +74,7 @@ def walkthrough(
 
 @app.command()
 def demo(
-    members: Annotated[int, typer.Option(min=4, help="Daemons to start (drivers and riders).")] = 6,
+    members: Annotated[int, typer.Option(min=5, help="Daemons to start (drivers and riders).")] = 6,
     seed: Annotated[int, typer.Option(help="Seed for the script's choices.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead.")] = False,
 ) -> None:
