@@ -237,6 +237,24 @@ def test_unsigned_driver_completes_when_the_countersignature_arrives_late() -> N
     assert pair.rider.halves == pair.driver.halves
 
 
+def test_a_lost_countersignature_is_sent_again_when_the_driver_repeats_its_half() -> None:
+    pair = at(S.RECEIPT_PROPOSED)
+    (proposal,) = [raw for raw in pair.sent_log[D] if b"ride.receipt" in raw]
+    pair.sign(R)
+    pair.inbox[D].clear()  # the rider's countersignature never arrives
+    assert states(pair) == (S.DONE, S.RECEIPT_PROPOSED)
+    # The driver, back after a restart, resends its half; the done rider answers once.
+    answer = pair.feed(R, proposal)
+    assert [type(a) for a in answer] == [Send]
+    pair.deliver_all()
+    assert states(pair) == (S.DONE, S.DONE)
+    assert pair.rider.halves == pair.driver.halves
+    # The driver does not answer a repeated countersignature: no echo.
+    resent = [raw for raw in pair.sent_log[R] if b"ride.receipt" in raw]
+    assert len(resent) == 2 and resent[0] == resent[1]  # the very same signed frame
+    assert pair.feed(D, resent[-1]) == []
+
+
 def test_unsigned_driver_ends_cancelled_when_the_rider_never_signs() -> None:
     pair = at(S.RECEIPT_PROPOSED)
     pair.fire(D)

@@ -69,6 +69,8 @@ class Pair:
         }
         #: Frames in flight *to* each role.
         self.inbox: dict[Role, deque[bytes]] = {Role.RIDER: deque(), Role.DRIVER: deque()}
+        #: Every frame each role has sent, in order (a Peer could resend any of them).
+        self.sent_log: dict[Role, list[bytes]] = {Role.RIDER: [], Role.DRIVER: []}
         self.timers: dict[Role, int | None] = {Role.RIDER: None, Role.DRIVER: None}
         self.notices: dict[Role, list[Notify]] = {Role.RIDER: [], Role.DRIVER: []}
         self.sign_requests: dict[Role, list[SignReceipt]] = {Role.RIDER: [], Role.DRIVER: []}
@@ -91,7 +93,9 @@ class Pair:
             assert action.ride_id == RIDE_ID
             if isinstance(action, Send):
                 assert action.to == self.machines[role].counterparty
-                self.inbox[role.other].append(seal(IDENTITIES[role], action.message).raw)
+                raw = seal(IDENTITIES[role], action.message).raw
+                self.inbox[role.other].append(raw)
+                self.sent_log[role].append(raw)
             elif isinstance(action, SetTimer):
                 self.timers[role] = action.at_ms
             elif isinstance(action, Notify):

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import msgpack
 
 from protocol.errors import LazoozError, StoreError, describe
+from protocol.fields import PublicKey
 from protocol.ledger.credit import balances
 from protocol.ledger.forks import open_fork
 from protocol.peer import journal
@@ -25,6 +26,8 @@ from protocol.peer import rides as rides_mod
 from protocol.peer.actions import Action, Persist, PersistKind, Send
 from protocol.peer.core import Core, entry_key
 from protocol.ride import actions as hs
+from protocol.ride.machine import RideHandshake
+from protocol.ride.states import RideState
 from protocol.signing import seal
 
 #: One stored record: ``(kind, key, data)`` as a ``Persist`` wrote it.
@@ -124,10 +127,34 @@ def resume(core: Core, now_ms: int) -> list[Action]:
             continue
         if h.deadline_ms is not None:
             out.append(core.set_timer(rides_mod.timer_key(ride.ride_id), h.deadline_ms))
-        out += [
-            Send(a.to, "ride", seal(core.identity, a.message).raw)
-            for a in h.resend()
-            if isinstance(a, hs.Send)
-        ]
+        out += resend(core, ride.handshake)
         rides_mod.recheck(core, ride)
+    return out
+
+
+def resend(core: Core, h: RideHandshake) -> list[Action]:
+    """What ``h`` has sent so far, sealed again: the other side drops duplicates."""
+    return [
+        Send(a.to, "ride", seal(core.identity, a.message).raw)
+        for a in h.resend()
+        if isinstance(a, hs.Send)
+    ]
+
+
+def reconnected(core: Core, key: PublicKey) -> list[Action]:
+    """A connection to ``key`` opened: resend the messages of unfinished rides with it.
+
+    A message sent while the other side was offline was dropped by the shell,
+    and a party that restarts resends only once; without this a ride could
+    wait for its deadline on a message the other side will never repeat (a
+    driver's receipt half reaching a rider that countersigned while the driver
+    was away is answered by the rider's countersignature again, SPEC §7.9).
+    """
+    out: list[Action] = []
+    for ride in core.rides.values():
+        h = ride.handshake
+        # A fresh proposal opens the connection itself: resending it would only
+        # double the first frame; a lost one ends at its short deadline.
+        if not ride.ended and h.counterparty == key and h.state is not RideState.PROPOSED:
+            out += resend(core, h)
     return out

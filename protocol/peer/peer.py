@@ -117,8 +117,9 @@ class Peer:
         return peer_sync.stream_received(self._core, self._sync, from_key, data, now_ms)
 
     def peer_connected(self, key: PublicKey, now_ms: int) -> list[Action]:
-        """A connection to ``key`` opened (either side dialled): start a ledger sync."""
-        return peer_sync.connected(self._core, key)
+        """A connection to ``key`` opened (either side dialled): start a ledger sync,
+        and resend what unfinished rides with ``key`` have said (it may have been lost)."""
+        return [*peer_sync.connected(self._core, key), *durable.reconnected(self._core, key)]
 
     def timer_fired(self, key: TimerKey, now_ms: int) -> list[Action]:
         """A timer set by ``SetTimer`` is due; stale, early or unknown keys do nothing."""

@@ -371,7 +371,7 @@ class RideHandshake:
         ``receipt`` it decoded from the entry; the handshake cannot read entries.
         """
         if self._inbox.place(signed):
-            return []  # a duplicate: already applied
+            return self._answer_repeat(signed.message)  # a duplicate: already applied
         m = signed.message
         sender = self.role.other
         nxt = next_state(self._state, sender, type(m))
@@ -435,6 +435,22 @@ class RideHandshake:
             ]
         self._agreement = m.entry
         return [*self._enter(nxt, now_ms), self._notify(Notice.DONE)]
+
+    def _answer_repeat(self, m: RideMessage) -> list[Action]:
+        """Nothing for a duplicate, except a driver repeating its receipt half to a
+        rider that is done: the countersignature was lost (a broken stream, a
+        crash before it left), so say it again. Only this repeat is answered: the
+        countersignature is the ride's last message and nothing answers it, so
+        two parties never echo each other."""
+        if (
+            self.role is Role.RIDER
+            and self._state is RideState.DONE
+            and isinstance(m, ReceiptEntry)
+            and self._sent
+            and isinstance(self._sent[-1], ReceiptEntry)
+        ):
+            return [Send(self.ride_id, self.counterparty, self._sent[-1])]
+        return []
 
     def _after_end(self, m: RideMessage, sender: Role, nxt: RideState | None) -> list[Action]:
         """A message reaching a ride this party has ended: record a crossed ending,
