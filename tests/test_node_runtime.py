@@ -102,11 +102,15 @@ async def running(
 
 
 async def until(condition: object, timeout_s: float = 5.0) -> None:
-    """Wait, checking every few ms, until ``condition()`` holds."""
+    """Wait until ``condition()`` holds, checking each time every task is blocked.
+
+    Store batches run in worker threads, which do not count as blocked tasks'
+    work: the small cushion lets a thread's result wake its task first.
+    """
     assert callable(condition)
     with trio.fail_after(timeout_s):
         while not condition():
-            await trio.sleep(0.005)
+            await trio.testing.wait_all_tasks_blocked(cushion=0.001)
 
 
 def persist(key: bytes) -> Persist:

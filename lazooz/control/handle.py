@@ -58,14 +58,13 @@ class NodeHandle(Protocol):
         Peer changed nothing) propagates to the caller; so does the node's
         own when it is stopping.
         """
-        ...
 
     def subscribe(self) -> AbstractAsyncContextManager[trio.MemoryReceiveChannel[Notification]]:
         """Every notification from now until the block ends. A subscriber that falls
         behind loses the newest ones rather than slowing the Peer."""
-        ...
 
-    def status(self) -> NodeStatus: ...
+    def status(self) -> NodeStatus:
+        """Who this node is and what it is connected to, now."""
 
 
 def wall_clock_ms() -> int:
