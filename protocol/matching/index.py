@@ -196,26 +196,16 @@ class OfferIndex:
         )
         p_off = np.maximum(0.0, p_dist - req.pr[ri])
         keep = p_off - walk[ri] <= corridor[oj]
-        ri, oj, p_dist, p_along, p_off = (
-            ri[keep],
-            oj[keep],
-            p_dist[keep],
-            p_along[keep],
-            p_off[keep],
-        )
+        ri, oj = ri[keep], oj[keep]
+        p_dist, p_along, p_off = _masked(keep, p_dist, p_along, p_off)
         q_dist, q_along = self._nearest(
             req.q_place if req.places_repeat else None, ri, oj, req.qx, req.qy
         )
         q_off = np.maximum(0.0, q_dist - req.qr[ri])
         keep = q_off - walk[ri] <= corridor[oj]
-        ri, oj, p_dist, p_along, p_off = (
-            ri[keep],
-            oj[keep],
-            p_dist[keep],
-            p_along[keep],
-            p_off[keep],
-        )
-        q_dist, q_along, q_off = q_dist[keep], q_along[keep], q_off[keep]
+        ri, oj = ri[keep], oj[keep]
+        p_dist, p_along, p_off = _masked(keep, p_dist, p_along, p_off)
+        q_dist, q_along, q_off = _masked(keep, q_dist, q_along, q_off)
 
         p_lo, p_hi = self._reach(
             req.p_reach_key[ri] if req.places_repeat else None, oj,
@@ -395,3 +385,10 @@ def all_pairs(
         found.sort(key=lambda c: (c.score, c.offer_id))
         out[r.request_id] = found
     return out
+
+
+def _masked(
+    keep: BoolArray, a: FloatArray, b: FloatArray, c: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The rows of three pair columns that ``keep`` keeps."""
+    return a[keep], b[keep], c[keep]
