@@ -37,6 +37,9 @@ def test_the_defaults_run_one_node_on_one_machine_reachable_from_it_alone() -> N
     assert not c.metrics.enabled and c.metrics.host == "127.0.0.1"
     assert (c.log.format, c.log.level) == ("console", "info")
     assert c.gossip.heartbeat_s == 1
+    assert c.net == cfg.NetworkConfig((), relay_hop=False, redial=16, discovery="dht")
+    assert c.app.tile_url == ""  # no map tiles unless configured
+    assert (c.router.backend, c.router.osrm_url) == ("embedded", "")
     assert -90 <= c.node.home.lat <= 90 and -180 <= c.node.home.lon <= 180
     assert c.source == "defaults"
 
@@ -67,6 +70,12 @@ bootstrap = ["/dns4/boot.example.org/tcp/4001/p2p/{PEER_ID}"]
 lat = -33.8688
 lon = 151
 
+[net]
+relays = ["/ip4/10.0.0.9/tcp/4001/p2p/{PEER_ID}"]
+relay_hop = true
+redial = 4
+discovery = "off"
+
 [control]
 host = "::1"
 port = 8321
@@ -88,6 +97,13 @@ heartbeat_s = 2
 republish_s = 120
 area_rings = 2
 request_resolution = 8
+
+[app]
+tile_url = "https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png"
+
+[router]
+backend = "osrm"
+osrm_url = "http://127.0.0.1:5000"
 """
 
 
@@ -103,6 +119,11 @@ def test_every_key_of_a_file_is_read() -> None:
     assert (c.log.format, c.log.level, c.gossip.heartbeat_s) == ("json", "debug", 2)
     params = c.peer.params()
     assert (params.republish_ms, params.area_rings, params.request_resolution) == (120_000, 2, 8)
+    assert c.net == cfg.NetworkConfig(
+        relays=(f"/ip4/10.0.0.9/tcp/4001/p2p/{PEER_ID}",), relay_hop=True, redial=4, discovery="off"
+    )
+    assert c.app.tile_url == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert c.router == cfg.RouterConfig("osrm", "http://127.0.0.1:5000")
     assert c.source == "cfg.toml"
 
 
@@ -185,6 +206,20 @@ BAD = [
         1,
     ),
     (f'node.bootstrap = ["/p2p/{PEER_ID}"]', "node.bootstrap[0]=", "must be /ip4|ip6|dns", 1),
+    ('net.relays = ["/ip4/1.2.3.4/tcp/1"]', "net.relays[0]=", "/p2p/<peer id>", 1),
+    ("[net]\nrelays = 5", "net.relays=5", "must be a list", 2),
+    ("[net]\nredial = 300", "net.redial=300", "must be 0..256", 2),
+    ('[net]\nrelay_hop = "yes"', "net.relay_hop='yes'", "must be true or false", 2),
+    ('[net]\ndiscovery = "mdns"', "net.discovery='mdns'", "must be one of 'dht', 'off'", 2),
+    # URLs: http or https, a host, and for tiles the three placeholders
+    ('[app]\ntile_url = "ftp://t/{z}/{x}/{y}"', "app.tile_url='ftp://", "http:// or https://", 2),
+    ('[app]\ntile_url = "https://t/{z}/{x}"', "app.tile_url='https://t/{z}/{x}'", "lacks {y}", 2),
+    ('[app]\ntile_url = "https:///{z}/{x}/{y}"', "app.tile_url=", "must name a host", 2),
+    ("[app]\ntile_url = 5", "app.tile_url=5", "must be a string", 2),
+    ('[router]\nbackend = "graphhopper"', "router.backend='graphhopper'", "'embedded', 'osrm'", 2),
+    ('[router]\nosrm_url = "localhost:5000"', "router.osrm_url='localhost:5000'", "http://", 2),
+    ('[router]\nosrm_url = "http://h:99999"', "router.osrm_url=", "not a URL", 2),
+    ('[router]\nosrm_url = "http://a b"', "router.osrm_url='http://a b'", "spaces", 2),
     # the control API and metrics stay on this machine unless asked
     ('[control]\nhost = "0.0.0.0"', "control.host='0.0.0.0'", "control.allow_remote = true", 2),
     ('[control]\nhost = "::"', "control.host='::'", "reachable from other machines", 2),
@@ -209,6 +244,17 @@ def test_a_bad_value_is_refused_naming_key_value_rule_and_line(
     assert message.startswith(shown), message
     assert rule in message, message
     assert message.endswith(f"(cfg.toml, line {line})"), message
+
+
+def test_the_osrm_backend_needs_its_url() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse('[router]\nbackend = "osrm"')
+    assert str(info.value) == (
+        "router.osrm_url='': is required when router.backend = \"osrm\" (cfg.toml)"
+    )
+    # an URL given for the embedded router is kept, for switching back and forth
+    c = parse('router.osrm_url = "https://osrm.example/route"')
+    assert (c.router.backend, c.router.osrm_url) == ("embedded", "https://osrm.example/route")
 
 
 def test_an_allowed_remote_host_is_taken() -> None:
@@ -261,6 +307,16 @@ def configs(draw: st.DrawFn) -> Config:
         ),
         gossip=cfg.GossipConfig(draw(st.integers(1, 60))),
         peer=cfg.PeerConfig(draw(st.integers(10, 3600)), draw(st.integers(0, 3)), 6),
+        net=cfg.NetworkConfig(
+            tuple(draw(st.lists(st.sampled_from(BOOT), max_size=2))),
+            draw(st.booleans()),
+            draw(st.integers(0, 256)),
+            draw(st.sampled_from(cfg.DISCOVERIES)),
+        ),
+        app=cfg.AppConfig(draw(st.sampled_from(["", "http://[::1]:8/t/{z}/{x}/{y}.png"]))),
+        router=cfg.RouterConfig(
+            draw(st.sampled_from(cfg.ROUTER_BACKENDS)), "https://osrm.example:5000/x?y=é"
+        ),
         source="cfg.toml",
     )
 

@@ -1,0 +1,154 @@
+"""The configuration's sections: frozen dataclasses whose defaults run one node on one machine.
+
+``lazooz.config`` reads them from TOML (``config_sections``) and re-exports
+them; docs/node.md, "Configuration", lists every key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from protocol.fields import GeoPoint
+from protocol.peer.params import SECOND_MS, PeerParams
+
+LogFormat = Literal["console", "json"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("console", "json")
+LOG_LEVELS: tuple[LogLevel, ...] = ("debug", "info", "warning", "error")
+RouterBackend = Literal["embedded", "osrm"]
+ROUTER_BACKENDS: tuple[RouterBackend, ...] = ("embedded", "osrm")
+Discovery = Literal["dht", "off"]
+DISCOVERIES: tuple[Discovery, ...] = ("dht", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class HomeConfig:
+    """Where the member rides: the centre of its area topics and of matching's projection.
+
+    The default is central Tel Aviv, the area of the embedded demo data.
+    """
+
+    lat: float = 32.0853
+    lon: float = 34.7818
+
+    def point(self) -> GeoPoint:
+        return GeoPoint.from_degrees(self.lat, self.lon)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    """The node itself: where it keeps its data, where it listens, whom it dials first."""
+
+    #: Identity key, store and control token live here.
+    data_dir: Path
+    #: libp2p multiaddrs to listen on; port 0 picks a free port.
+    listen: tuple[str, ...] = ("/ip4/127.0.0.1/tcp/0",)
+    #: libp2p multiaddrs of peers to dial at start, each ending in ``/p2p/<peer id>``.
+    bootstrap: tuple[str, ...] = ()
+    home: HomeConfig = HomeConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConfig:
+    """How the node finds and reaches members beyond its bootstrap peers (``[net]``)."""
+
+    #: Circuit relays (multiaddrs ending in ``/p2p/<peer id>``) to hold a
+    #: reservation at, so members who cannot dial this node reach it through them.
+    relays: tuple[str, ...] = ()
+    #: Relay for others (circuit relay v2 "hop"): for an always-on, reachable node.
+    relay_hop: bool = False
+    #: How many remembered peers (from earlier runs) the node redials at start.
+    redial: int = 16
+    #: How a member's address is found when a ride stream needs one and there
+    #: is no connection: ``dht`` asks connected peers (Kademlia), ``off`` does not.
+    discovery: Discovery = "dht"
+
+
+@dataclass(frozen=True, slots=True)
+class ControlConfig:
+    """The local HTTP API and web UI. Port 0 picks a free port (the daemon reports it)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    #: Serve on a non-loopback address too (the API moves rides and signs receipts).
+    allow_remote: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """The Prometheus endpoint, off unless enabled."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9464
+    allow_remote: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    format: LogFormat = "console"
+    level: LogLevel = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class GossipConfig:
+    #: Gossipsub heartbeat; py-libp2p takes whole seconds.
+    heartbeat_s: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PeerConfig:
+    """The Peer core's parameters an operator may tune (SPEC §11.2); the rest keep defaults."""
+
+    republish_s: int = 300
+    area_rings: int = 1
+    request_resolution: int = 7
+
+    def params(self) -> PeerParams:
+        return PeerParams(
+            area_rings=self.area_rings,
+            request_resolution=self.request_resolution,
+            republish_ms=self.republish_s * SECOND_MS,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    """The web app the control API serves."""
+
+    #: Map tiles, as a URL template with ``{z}``, ``{x}``, ``{y}``; empty: no tiles.
+    tile_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RouterConfig:
+    """Where offers' routes come from."""
+
+    #: ``embedded`` (the road graph shipped with lazooz) or ``osrm`` (an OSRM server).
+    backend: RouterBackend = "embedded"
+    #: The OSRM server's base URL; required when ``backend = "osrm"``.
+    osrm_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything a node is configured by. ``source`` names where it was read from."""
+
+    node: NodeConfig
+    net: NetworkConfig = NetworkConfig()
+    control: ControlConfig = ControlConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    log: LogConfig = LogConfig()
+    gossip: GossipConfig = GossipConfig()
+    peer: PeerConfig = PeerConfig()
+    app: AppConfig = AppConfig()
+    router: RouterConfig = RouterConfig()
+    source: str = field(default="defaults", metadata={"toml": False})
+
+    def with_data_dir(self, data_dir: Path) -> Config:
+        """This configuration with ``node.data_dir`` replaced (a command-line flag)."""
+        node = dataclasses.replace(self.node, data_dir=data_dir.expanduser().absolute())
+        return dataclasses.replace(self, node=node)

@@ -1,0 +1,142 @@
+"""Reading each section of the configuration from its TOML table, every value checked."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TypeVar, cast
+
+from lazooz.config_rules import (
+    check_http_url,
+    check_listen,
+    check_peer,
+    check_tile_url,
+    is_loopback,
+)
+from lazooz.config_schema import (
+    DISCOVERIES,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    ROUTER_BACKENDS,
+    AppConfig,
+    ControlConfig,
+    Discovery,
+    GossipConfig,
+    HomeConfig,
+    LogConfig,
+    LogFormat,
+    LogLevel,
+    MetricsConfig,
+    NetworkConfig,
+    NodeConfig,
+    PeerConfig,
+    RouterBackend,
+    RouterConfig,
+)
+from lazooz.config_table import Table
+from protocol.validation import DEFAULT_POLICY
+
+
+def node(t: Table, default: NodeConfig, base_dir: Path) -> NodeConfig:
+    data_dir = t.string("data_dir", None)
+    home = t.table("home")
+    out = NodeConfig(
+        data_dir=default.data_dir if data_dir is None else base_dir / Path(data_dir).expanduser(),
+        listen=t.addrs("listen", default.listen, check_listen),
+        bootstrap=t.addrs("bootstrap", default.bootstrap, check_peer),
+        home=HomeConfig(
+            lat=home.number("lat", default.home.lat, -90.0, 90.0, "a latitude, -90..90 degrees"),
+            lon=home.number(
+                "lon", default.home.lon, -180.0, 180.0, "a longitude, -180..180 degrees"
+            ),
+        ),
+    )
+    if not out.listen:
+        t.fail("node.listen", [], "give at least one address to listen on")
+    home.done()
+    t.done()
+    return dataclasses.replace(out, data_dir=out.data_dir.absolute())
+
+
+def net(t: Table, default: NetworkConfig) -> NetworkConfig:
+    out = NetworkConfig(
+        relays=t.addrs("relays", default.relays, check_peer),
+        relay_hop=t.boolean("relay_hop", default.relay_hop),
+        redial=t.integer("redial", default.redial, 0, 256),
+        discovery=cast(Discovery, t.choice("discovery", default.discovery, DISCOVERIES)),
+    )
+    t.done()
+    return out
+
+
+_Endpoint = TypeVar("_Endpoint", ControlConfig, MetricsConfig)
+
+
+def endpoint(t: Table, default: _Endpoint) -> _Endpoint:
+    out = dataclasses.replace(
+        default,
+        host=t.string("host", default.host),
+        port=t.integer("port", default.port, 0, 65_535),
+        allow_remote=t.boolean("allow_remote", default.allow_remote),
+    )
+    if isinstance(out, MetricsConfig):
+        out = dataclasses.replace(out, enabled=t.boolean("enabled", out.enabled))
+    t.done()
+    loopback = is_loopback(out.host)
+    if loopback is None:
+        t.fail(f"{t.path}.host", out.host, "must be an IP address or 'localhost'")
+    if not loopback and not out.allow_remote:
+        rule = (
+            f"is reachable from other machines: use 127.0.0.1, or set "
+            f"{t.path}.allow_remote = true if you mean it"
+        )
+        t.fail(f"{t.path}.host", out.host, rule)
+    return out
+
+
+def log(t: Table, default: LogConfig) -> LogConfig:
+    out = LogConfig(
+        format=cast(LogFormat, t.choice("format", default.format, LOG_FORMATS)),
+        level=cast(LogLevel, t.choice("level", default.level, LOG_LEVELS)),
+    )
+    t.done()
+    return out
+
+
+def gossip(t: Table, default: GossipConfig) -> GossipConfig:
+    out = GossipConfig(heartbeat_s=t.integer("heartbeat_s", default.heartbeat_s, 1, 60))
+    t.done()
+    return out
+
+
+def peer(t: Table, default: PeerConfig) -> PeerConfig:
+    p = DEFAULT_POLICY
+    out = PeerConfig(
+        republish_s=t.integer("republish_s", default.republish_s, 10, 3_600),
+        area_rings=t.integer("area_rings", default.area_rings, 0, 3),
+        request_resolution=t.integer(
+            "request_resolution",
+            default.request_resolution,
+            p.min_cell_resolution,
+            p.max_cell_resolution,
+        ),
+    )
+    t.done()
+    return out
+
+
+def app(t: Table, default: AppConfig) -> AppConfig:
+    out = AppConfig(tile_url=t.checked("tile_url", default.tile_url, check_tile_url))
+    t.done()
+    return out
+
+
+def router(t: Table, default: RouterConfig) -> RouterConfig:
+    out = RouterConfig(
+        backend=cast(RouterBackend, t.choice("backend", default.backend, ROUTER_BACKENDS)),
+        osrm_url=t.checked("osrm_url", default.osrm_url, check_http_url),
+    )
+    t.done()
+    if out.backend == "osrm" and not out.osrm_url:
+        t.fail("router.osrm_url", out.osrm_url, 'is required when router.backend = "osrm"')
+    return out
