@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from protocol.errors import ConfigError
 from sim import coarse
 
 app = typer.Typer(
@@ -69,4 +72,27 @@ def coarse_cost(
     console.print(
         "candidates and reveals are per request; a reveal shows a rider's exact points "
         "to one more driver."
+    )
+
+
+@app.command("import-osm")
+def import_osm(
+    source: Annotated[Path, typer.Argument(help="An OpenStreetMap extract (.osm.pbf).")],
+    target: Annotated[Path, typer.Argument(help="Where to write the road graph (.roads).")],
+    name: Annotated[str | None, typer.Option(help="Graph name; default: the file's stem.")] = None,
+) -> None:
+    """Convert an .osm.pbf extract's drivable roads into a .roads graph (docs/roads.md)."""
+    from sim.city import osm
+
+    started = time.perf_counter()
+    try:
+        graph, stats = osm.import_osm(source, name or source.name.split(".")[0].lower())
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="SOURCE") from None
+    data = graph.encode()
+    target.write_bytes(data)
+    typer.echo(
+        f"{target}: {stats.nodes} nodes, {stats.edges} edges from {stats.ways} drivable ways "
+        f"({stats.drivable_nodes} nodes before keeping the largest strongly connected part), "
+        f"{len(data)} bytes in {time.perf_counter() - started:.2f} s; {graph.attribution}"
     )
