@@ -10,7 +10,7 @@ See docs/simulator-city.md.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -19,6 +19,7 @@ from protocol.errors import ConfigError, describe
 from protocol.fields import GeoPoint
 from protocol.roads import DEFAULT_CACHE_SIZE, RoadGraph, Router
 from sim.city.grid import TEL_AVIV, GridParams, grid_graph
+from sim.city.tables import read_table
 
 __all__ = [
     "EMBEDDED",
@@ -63,26 +64,13 @@ class CitySpec:
             )
         if self.cache_size < 0:
             raise ConfigError(describe("city.cache_size", self.cache_size, "must be >= 0"))
+        if self.kind == "grid":
+            self.grid_params()  # refuses bad grid parameters now, naming the key
 
     @classmethod
     def from_toml(cls, table: Mapping[str, object]) -> CitySpec:
         """From a parsed ``[city]`` table; unknown keys and wrong types are refused."""
-        known = {f.name: f for f in fields(cls)}
-        values: dict[str, object] = {}
-        for key, raw in table.items():
-            value = raw
-            if key not in known:
-                raise ConfigError(
-                    describe(f"city.{key}", value, f"unknown key; known: {sorted(known)}")
-                )
-            default = getattr(cls(), key)
-            want: type = type(default) if default is not None else str
-            if want is float and type(value) is int:
-                value = float(value)
-            if type(value) is not want:
-                raise ConfigError(describe(f"city.{key}", value, f"must be a {want.__name__}"))
-            values[key] = value
-        return cls(**values)  # type: ignore[arg-type]
+        return read_table(cls, table, "city")
 
     def grid_params(self) -> GridParams:
         return GridParams(
