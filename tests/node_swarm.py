@@ -4,11 +4,13 @@
 gives each member a data directory under the test's ``tmp_path``, made by
 ``lazooz init``, with a config file the test controls (bootstrap peers,
 JSON logs, metrics on a free port, a short republish period). ``start``
-spawns ``lazooz daemon`` in its own session; ``wait_ready`` waits until
-``node.json`` and ``control.json`` name the new process and its API
-answers. Nothing waits by sleeping for a fixed time: ``wait_until`` polls a
-condition with small pauses up to an overall deadline, and fails with the
-members' log tails. ``close`` (the fixture's teardown, also after a failure)
+spawns ``lazooz daemon`` in its own session; ``wait_ready`` waits for the
+daemon's ready line on stdout (``lazooz.node.ready``), read in a thread, then
+follows its control API's event stream. Nothing waits by sleeping:
+``Swarm.wait`` re-checks a condition each time a member's event stream
+reports a notification (``lazooz.demo.events``; state without one, such as a
+connection, is re-checked after a second of quiet), up to a deadline, and
+fails with the members' log tails. ``close`` (the fixture's teardown, also after a failure)
 SIGKILLs every process group still running and checks that no process whose
 command line names the swarm's root is left.
 """
@@ -24,12 +26,13 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from lazooz.control.client import ApiError, Client, NodeUnreachable
-from lazooz.control.files import ControlInfo
+from lazooz.control.client import Client
+from lazooz.demo.events import EventWatch
+from lazooz.node.ready import Lines, LinesEnded, wait_ready
 
 T = TypeVar("T")
 
@@ -39,9 +42,6 @@ START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 20.0
 #: One protocol step on loopback (gossip through a fresh mesh, a stream frame).
 STEP_TIMEOUT_S = 45.0
-#: Pause between two looks at a condition.
-POLL_S = 0.1
-
 NODE_FILE = "node.json"
 
 
@@ -59,24 +59,6 @@ def now_ms() -> int:
 
 class WaitTimeout(AssertionError):
     """A condition did not hold before its deadline."""
-
-
-def wait_until(
-    what: str,
-    check: Callable[[], T | None],
-    timeout_s: float = STEP_TIMEOUT_S,
-    explain: Callable[[], str] | None = None,
-) -> T:
-    """Poll ``check`` every ``POLL_S`` until it returns a value that is not None or False."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = check()
-        if found is not None and found is not False:
-            return found
-        if time.monotonic() > deadline:
-            detail = explain() if explain is not None else ""
-            raise WaitTimeout(f"timed out after {timeout_s:.0f} s waiting for {what}\n{detail}")
-        time.sleep(POLL_S)
 
 
 def pids_naming(text: str) -> list[int]:
@@ -109,6 +91,11 @@ class Member:
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
     client: Client | None = None
+    #: The events of every member's API, shared with the swarm (``Swarm.wait``).
+    watch: EventWatch = field(default_factory=EventWatch)
+    stdout: Lines | None = None
+    stderr: Lines | None = None
+    ready: dict[str, Any] = field(default_factory=dict)
 
     # -- files
 
@@ -139,15 +126,18 @@ class Member:
         assert self.process is None or self.process.poll() is not None, f"{self.name} runs"
         self.starts += 1
         self.client = None
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [*lazooz_command(), "daemon", "--data-dir", str(self.data_dir)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                start_new_session=True,  # its own group: killpg reaches anything it started
-            )
+        self.ready = {}
+        self.process = subprocess.Popen(
+            [*lazooz_command(), "daemon", "--data-dir", str(self.data_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,  # its own group: killpg reaches anything it started
+        )
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self.stdout = Lines(self.process.stdout, name=f"{self.name}'s daemon")
+        self.stderr = Lines(self.process.stderr, tee=self.log_path, name=f"{self.name}'s log")
 
     @property
     def pid(self) -> int:
@@ -158,35 +148,27 @@ class Member:
         return self.process is not None and self.process.poll() is None
 
     def wait_ready(self, timeout_s: float = START_TIMEOUT_S) -> dict[str, Any]:
-        """Wait until this start's ``node.json`` and API are up; the node's ``/v1/status``."""
-
-        def ready() -> dict[str, Any] | None:
-            if not self.running():
-                code = self.process.returncode if self.process else None
-                raise AssertionError(f"{self.name} exited with {code}:\n{self.tail()}")
-            try:
-                node = json.loads((self.data_dir / NODE_FILE).read_text("utf-8"))
-                control = ControlInfo.read(self.data_dir)
-            except (OSError, ValueError, KeyError, TypeError):
-                return None
-            if node.get("pid") != self.pid or control.pid != self.pid:
-                return None  # a file left by an earlier, killed process
-            client = Client.of(self.data_dir)
-            try:
-                status: dict[str, Any] = client.get("/v1/status")
-            except (NodeUnreachable, ApiError):
-                return None
-            self.client = client
-            return status
-
-        status = wait_until(f"{self.name}'s daemon to come up", ready, timeout_s, self.tail)
+        """Wait for this start's ready line; then follow its events. The node's ``/v1/status``."""
+        assert self.stdout is not None
+        try:
+            self.ready = wait_ready(self.stdout, timeout_s)
+        except (TimeoutError, LinesEnded) as exc:
+            code = self.process.poll() if self.process else None
+            raise AssertionError(
+                f"{self.name} (exit status {code}): {exc}\n{self.tail()}"
+            ) from None
+        assert self.ready["pid"] == self.pid
+        self.client = Client.of(self.data_dir)
+        assert self.client.url == self.ready["control_url"]
+        self.watch.follow(self.client, self.name)
+        status: dict[str, Any] = self.client.get("/v1/status")
         self.public_key = status["public_key"]
         self.member_id = status["member_id"]
         return status
 
     def node_info(self) -> dict[str, Any]:
-        info: dict[str, Any] = json.loads((self.data_dir / NODE_FILE).read_text("utf-8"))
-        return info
+        assert self.ready, f"{self.name} is not up"
+        return self.ready
 
     def addr(self) -> str:
         """A loopback multiaddr (with ``/p2p/``) others can bootstrap to."""
@@ -199,7 +181,13 @@ class Member:
         self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(timeout=STOP_TIMEOUT_S)
         self.client = None
+        self._drain()
         return code
+
+    def _drain(self) -> None:
+        """After an exit: read the log to its end, so ``tail`` and ``logged`` see all of it."""
+        if self.stderr is not None:
+            self.stderr.join(STOP_TIMEOUT_S)
 
     def kill(self) -> None:
         """SIGKILL the daemon (a crash) and reap it."""
@@ -207,6 +195,7 @@ class Member:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=STOP_TIMEOUT_S)
         self.client = None
+        self._drain()
 
     # -- API
 
@@ -228,11 +217,9 @@ class Member:
             return text
 
     def tail(self, lines: int = 25) -> str:
-        try:
-            text = self.log_path.read_text("utf-8", errors="replace")
-        except OSError:
+        if self.stderr is None:
             return f"({self.name}: no log)"
-        return f"--- {self.log_path.name}\n" + "\n".join(text.splitlines()[-lines:])
+        return f"--- {self.log_path.name}\n" + "\n".join(self.stderr.lines[-lines:])
 
 
 class Swarm:
@@ -241,6 +228,7 @@ class Swarm:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.members: list[Member] = []
+        self.watch = EventWatch()
 
     def add(self, name: str, bootstrap: list[str] | None = None) -> Member:
         """``lazooz init`` a data directory for ``name`` and write its config."""
@@ -253,7 +241,7 @@ class Swarm:
             check=False,
         )
         assert done.returncode == 0, done.stderr
-        member = Member(name, data_dir, self.root)
+        member = Member(name, data_dir, self.root, watch=self.watch)
         member.member_id = json.loads(done.stdout)["member_id"]
         member.configure(bootstrap)
         self.members.append(member)
@@ -272,7 +260,11 @@ class Swarm:
     def wait(
         self, what: str, check: Callable[[], T | None], timeout_s: float = STEP_TIMEOUT_S
     ) -> T:
-        return wait_until(what, check, timeout_s, self.explain)
+        """``check()`` once it holds, re-checked on every member's events, within ``timeout_s``."""
+        try:
+            return self.watch.wait(what, check, timeout_s, self.explain)
+        except TimeoutError as exc:
+            raise WaitTimeout(str(exc)) from None
 
     def leftovers(self) -> list[int]:
         return pids_naming(str(self.root))
@@ -288,6 +280,7 @@ class Swarm:
             assert m.process is not None
             codes[m.name] = m.process.wait(timeout=STOP_TIMEOUT_S)
             m.client = None
+            m._drain()
         return codes
 
     def close(self) -> list[int]:

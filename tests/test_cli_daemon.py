@@ -6,13 +6,14 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lazooz.control.files import CONTROL_FILE, ControlInfo
+from lazooz.node.ready import Lines, wait_ready
 from tests.test_control_app import ROUTE
 
 LAZOOZ = Path(sys.executable).parent / "lazooz"
@@ -25,36 +26,44 @@ def lazooz(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+Daemon = tuple[Path, "subprocess.Popen[bytes]", dict[str, Any], Lines]
+
+
 @pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
-    """``lazooz init`` then ``lazooz daemon`` on a fresh data directory, killed at the end."""
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    """``lazooz init`` then ``lazooz daemon`` on a fresh data directory, up once it says ready."""
     data_dir = tmp_path / "node"
     assert lazooz("init", "--data-dir", str(data_dir)).returncode == 0
     process = subprocess.Popen(
         [str(LAZOOZ), "daemon", "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        stderr=subprocess.PIPE,
     )
+    assert process.stdout is not None and process.stderr is not None
+    out = Lines(process.stdout, name="lazooz daemon")
+    err = Lines(process.stderr, tee=tmp_path / "daemon.log", name="lazooz daemon stderr")
     try:
-        deadline = time.monotonic() + 60
-        while not (data_dir / CONTROL_FILE).exists():
-            assert process.poll() is None, process.communicate()[0]
-            assert time.monotonic() < deadline, "the daemon's API did not come up"
-            time.sleep(0.05)
-        yield data_dir, process
+        try:
+            ready = wait_ready(out, 60)
+        except Exception:
+            process.kill()
+            err.join(30)
+            raise AssertionError("\n".join(err.lines[-30:])) from None
+        yield data_dir, process, ready, out
     finally:
         if process.poll() is None:
             process.kill()
-        process.communicate(timeout=30)
+        process.wait(timeout=30)
 
 
-def test_a_daemon_serves_the_cli_on_loopback_and_stops_cleanly(
-    daemon: tuple[Path, subprocess.Popen[str]],
-) -> None:
-    data_dir, process = daemon
+def test_a_daemon_serves_the_cli_on_loopback_and_stops_cleanly(daemon: Daemon) -> None:
+    data_dir, process, ready, out = daemon
     info = ControlInfo.read(data_dir)
     assert info.host == "127.0.0.1" and info.url == f"http://127.0.0.1:{info.port}"
+    # The ready line says where everything is, so no one polls for files.
+    assert ready["control_url"] == info.url and ready["pid"] == process.pid
+    assert ready["data_dir"] == str(data_dir) and ready["metrics_url"] is None
+    assert all(a.endswith("/p2p/" + ready["peer_id"]) for a in ready["addrs"])
 
     status = lazooz("status", "--data-dir", str(data_dir), "--json")
     assert status.returncode == 0, status.stderr
@@ -77,3 +86,5 @@ def test_a_daemon_serves_the_cli_on_loopback_and_stops_cleanly(
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     assert not (data_dir / CONTROL_FILE).exists()
+    out.join(30)
+    assert len(out.lines) == 1  # the ready line is the daemon's only output on stdout

@@ -15,11 +15,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lazooz.demo.script import Cast
 from lazooz.demo.swarm import Swarm, SwarmError, peer_id_text
+from lazooz.node.ready import Lines
 from lazooz.walkthrough import DRIVERS, RIDERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,31 +93,38 @@ def test_the_demo_runs_to_identical_balances_and_leaves_no_process() -> None:
 @pytest.mark.slow
 def test_sigint_in_the_middle_stops_every_daemon() -> None:
     process = subprocess.Popen(
-        [*DEMO, "--json"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*DEMO, "--json"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+    assert process.stdout is not None and process.stderr is not None
+    out, err = Lines(process.stdout, name="demo"), Lines(process.stderr, name="demo stderr")
     try:
-        # Wait until the daemons are up (their data directories hold node.json), then interrupt.
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            children = _children(process.pid)
-            if len(children) == 6 and _all_listening(children):
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail("the demo's daemons did not come up")
+        # The demo says on stderr when every daemon is up; then interrupt it.
+        up = err.wait_for(swarm_ready, 180, "the demo's swarm_ready line")
+        children = _children(process.pid)
+        assert sorted(children) == sorted(up["pids"])
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        out.join(10)
+        err.join(10)
     finally:
         if process.poll() is None:
             process.kill()
-            process.communicate()
-    assert process.returncode == 130, err[-2000:]
-    summary = json.loads(out)
+            process.wait()
+    assert process.returncode == 130, "\n".join(err.lines[-30:])
+    summary = json.loads("\n".join(out.lines))
     assert summary["error"].startswith("interrupted")
     pids: list[int] = summary["pids"]
     assert len(pids) == 6
     assert not [pid for pid in pids if alive(pid)]
     assert not [pid for pid in children if alive(pid)]
+
+
+def swarm_ready(line: str) -> dict[str, Any] | None:
+    try:
+        found = json.loads(line)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) and found.get("event") == "swarm_ready" else None
 
 
 def _children(pid: int) -> list[int]:
@@ -131,20 +140,6 @@ def _children(pid: int) -> list[int]:
         if int(stat.rsplit(")", 1)[1].split()[1]) == pid and alive(int(entry)):
             out.append(int(entry))
     return out
-
-
-def _all_listening(pids: list[int]) -> bool:
-    """Whether each daemon has been running a few seconds (its node is up by then or soon)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    uptime = float(Path("/proc/uptime").read_text().split()[0])
-    ages = []
-    for pid in pids:
-        try:
-            start = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-        except (OSError, IndexError, ValueError):
-            return False
-        ages.append(uptime - start / ticks)
-    return min(ages) > 15
 
 
 def test_run_and_the_module_entry_take_members_seed_and_json() -> None:

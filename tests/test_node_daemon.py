@@ -40,12 +40,21 @@ async def test_serve_node_runs_a_service_beside_the_node_and_stops_on_sigterm(
         await running.stopping.wait()
         stopped.set()
 
+    announced: list[NodeInfo] = []
+    ready = trio.Event()
+
+    def announce(info: NodeInfo) -> None:
+        announced.append(info)
+        ready.set()
+
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(serve_node, config_in(data_dir), None, [service])
+        nursery.start_soon(serve_node, config_in(data_dir), None, [service], announce)
         with trio.fail_after(20):
-            while not (data_dir / NODE_FILE).exists():
-                await trio.sleep(0.01)
+            await ready.wait()
         info = NodeInfo.read(data_dir)
+        assert announced == [info]  # announced once, after node.json was written
+        fields = info.ready_fields()
+        assert fields["test_url"] == "http://127.0.0.1:1/" and "services" not in fields
         assert info.pid == os.getpid()
         assert info.services == {"test_url": "http://127.0.0.1:1/"}
         assert info.addrs and info.addrs[0].endswith("/p2p/" + info.peer_id)

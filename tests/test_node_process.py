@@ -1,9 +1,10 @@
 """Real daemons (``python -m lazooz.node``) as separate processes on loopback.
 
 Each test starts its daemons with their own data directories and config
-files, waits on what a user or tool would look at (``node.json``, the JSON
-log lines, the metrics endpoint) with a deadline, and the fixture kills
-whatever is left at the end, so no process outlives a test.
+files, waits on what a user or tool would look at — the ready line on
+stdout, the JSON log lines on stderr, each read in a thread as they come —
+with a deadline, and the fixture kills whatever is left at the end, so no
+process outlives a test.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
 from lazooz.node.daemon import NODE_FILE, NodeInfo
+from lazooz.node.ready import Lines, LinesEnded, wait_ready
 
 T = TypeVar("T")
 
@@ -32,56 +34,59 @@ START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
 
-def wait_for(what: str, check: Callable[[], T | None], timeout_s: float = 20.0) -> T:
-    """Poll ``check`` until it returns something other than None; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = check()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
+def json_event(event: str, **fields: object) -> Callable[[str], dict[str, Any] | None]:
+    """A finder for ``Lines.wait_for``: the JSON log line of ``event`` with ``fields``."""
+
+    def find(line: str) -> dict[str, Any] | None:
+        if not line.startswith("{"):
+            return None
+        try:
+            found = json.loads(line)
+        except ValueError:
+            return None
+        ok = found.get("event") == event and all(found.get(k) == v for k, v in fields.items())
+        return found if ok else None
+
+    return find
 
 
 @dataclass
 class Daemon:
-    """One daemon process, its data directory and its log."""
+    """One daemon process, its data directory, its ready line and its log lines."""
 
     name: str
     data_dir: Path
     log_path: Path
     process: subprocess.Popen[bytes]
+    stdout: Lines
+    stderr: Lines
     info: NodeInfo | None = None
-    _log_offset: int = field(default=0)
 
-    def log_events(self) -> list[dict[str, object]]:
-        events = []
-        for line in self.log_path.read_text("utf-8", errors="replace").splitlines():
-            if line.startswith("{"):
-                try:
-                    events.append(json.loads(line))
-                except ValueError:
-                    continue
-        return events
+    def logged(self, event: str, **fields: object) -> dict[str, Any] | None:
+        finder = json_event(event, **fields)
+        return next((e for line in self.stderr.lines if (e := finder(line)) is not None), None)
 
-    def logged(self, event: str, **fields: object) -> dict[str, object] | None:
-        for e in self.log_events():
-            if e.get("event") == event and all(e.get(k) == v for k, v in fields.items()):
-                return e
-        return None
+    def wait_logged(self, event: str, timeout_s: float = 20.0, **fields: object) -> dict[str, Any]:
+        try:
+            return self.stderr.wait_for(json_event(event, **fields), timeout_s, repr(event))
+        except (TimeoutError, LinesEnded) as exc:
+            pytest.fail(f"{self.name}: {exc}\n{self.tail()}")
 
     def wait_ready(self) -> NodeInfo:
-        def ready() -> NodeInfo | None:
-            if self.process.poll() is not None:
-                pytest.fail(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
+        """The node described by its ready line (and by node.json, which must agree)."""
+        if self.info is None:
             try:
-                info = NodeInfo.read(self.data_dir)
-            except (OSError, ValueError, TypeError):
-                return None
-            return info if info.pid == self.process.pid else None
-
-        self.info = wait_for(f"{self.name}'s {NODE_FILE}", ready, START_TIMEOUT_S)
+                ready = wait_ready(self.stdout, START_TIMEOUT_S)
+            except (TimeoutError, LinesEnded) as exc:
+                code = self.process.poll()
+                pytest.fail(f"{self.name} (exit status {code}): {exc}\n{self.tail()}")
+            self.info = NodeInfo.read(self.data_dir)
+            assert ready["pid"] == self.process.pid
+            assert {k: ready[k] for k in ("peer_id", "addrs", "metrics_url")} == {
+                "peer_id": self.info.peer_id,
+                "addrs": self.info.addrs,
+                "metrics_url": self.info.metrics_url,
+            }
         return self.info
 
     def terminate(self) -> tuple[int, float]:
@@ -89,10 +94,11 @@ class Daemon:
         started = time.monotonic()
         self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(timeout=STOP_TIMEOUT_S)
+        self.stderr.join(STOP_TIMEOUT_S)
         return code, time.monotonic() - started
 
     def tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log_path.read_text("utf-8", errors="replace").splitlines()[-lines:])
+        return "\n".join(self.stderr.lines[-lines:])
 
 
 @pytest.fixture
@@ -113,24 +119,31 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
         ]
         config.write_text("\n".join(lines) + "\n", "utf-8")
         log_path = tmp_path / f"{name}.{len(started)}.log"
-        with log_path.open("wb") as log_file:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "lazooz.node",
-                    "--config",
-                    str(config),
-                    "--data-dir",
-                    str(data_dir),
-                ],
-                cwd=REPO,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=log_file,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        daemon = Daemon(name, data_dir, log_path, process)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "lazooz.node",
+                "--config",
+                str(config),
+                "--data-dir",
+                str(data_dir),
+            ],
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert process.stdout is not None and process.stderr is not None
+        daemon = Daemon(
+            name,
+            data_dir,
+            log_path,
+            process,
+            stdout=Lines(process.stdout, name=f"{name} stdout"),
+            stderr=Lines(process.stderr, tee=log_path, name=f"{name} stderr"),
+        )
         started.append(daemon)
         return daemon
 
@@ -172,12 +185,12 @@ def test_two_daemons_connect_stop_cleanly_on_sigterm_and_keep_their_identity(
     b_info = b.wait_ready()
     assert a_info.peer_id != b_info.peer_id
 
-    wait_for("a to log b connected", lambda: a.logged("peer connected", peer=b_info.peer_id))
-    wait_for("b to log a connected", lambda: b.logged("peer connected", peer=a_info.peer_id))
+    a.wait_logged("peer connected", peer=b_info.peer_id)
+    b.wait_logged("peer connected", peer=a_info.peer_id)
     url = a_info.metrics_url
     assert url is not None
-    peers = wait_for("a's metrics to count one peer", lambda: metric(url, "lazooz_peers") or None)
-    assert peers == 1.0
+    # The gauge is set before "peer connected" is logged: no need to wait for it.
+    assert metric(url, "lazooz_peers") == 1.0
 
     for daemon in (a, b):
         code, took_s = daemon.terminate()
@@ -224,6 +237,8 @@ def test_a_second_daemon_on_the_same_data_dir_is_refused_and_the_first_runs_on(
     info = first.wait_ready()
     second = start_daemon("a")
     assert second.process.wait(timeout=START_TIMEOUT_S) == 2
+    second.stderr.join(STOP_TIMEOUT_S)
+    assert second.stdout.lines == []  # no ready line from a node that did not start
     failed = second.logged("node failed")
     assert failed is not None and "lazooz.db" in str(failed["error"]), second.tail()
     assert NodeInfo.read(first.data_dir) == info  # the refused one left node.json alone

@@ -70,8 +70,8 @@ def ride_note(ride_id: bytes, notice: Notice) -> Callable[[Notification], bool]:
 
 async def wait_connected(a: Node, b: Node) -> None:
     with trio.fail_after(STEP_TIMEOUT_S):
-        while b.public_key not in a.connected or a.public_key not in b.connected:
-            await trio.sleep(0.05)
+        await a.wait_connected(b.public_key)
+        await b.wait_connected(a.public_key)
 
 
 async def offer_and_request(driver: Node, rider: Node) -> tuple[bytes, bytes]:

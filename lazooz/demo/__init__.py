@@ -8,7 +8,8 @@ receipts); shows a live summary with rich, or prints a JSON summary; checks
 that every node reports the same balances; and stops every daemon and removes
 every directory at the end, on an error and on Ctrl-C. Exit status: 0 the
 script completed and the balances agree; 1 it failed; 2 bad arguments; 130
-interrupted (SIGINT or SIGTERM).
+interrupted (SIGINT or SIGTERM). With ``--json``, one line
+``{"event":"swarm_ready","pids":[...]}`` goes to stderr once every daemon is up.
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ def run(members: int = 6, seed: int = 1, json_out: bool = False) -> int:
         script.refresh = refresh
         refresh()
         swarm.start()
+        if json_out:
+            # For a supervisor (the tests): every daemon is up. The summary comes on stdout.
+            up = {"event": "swarm_ready", "pids": swarm.pids}
+            print(json.dumps(up, separators=(",", ":")), file=sys.stderr, flush=True)
         progress.say(f"{len(names)} daemons up in {time.monotonic() - started:.1f} s")
         script.run()
         status = 0 if progress.balances_agree else 1

@@ -130,19 +130,22 @@ class Script:
     def wait(
         self, what: str, probe: Callable[[], T | None], timeout_s: float = STEP_TIMEOUT_S
     ) -> T:
-        """Poll ``probe`` until it answers something other than None."""
-        deadline = time.monotonic() + timeout_s
-        while True:
+        """``probe`` once it answers something other than None, re-asked on every daemon's events.
+
+        The live view is refreshed at each look (at most every 0.5 s).
+        """
+
+        def check() -> T | None:
             for d in self.swarm.daemons:
                 if d.process is not None and d.process.poll() is not None:
                     raise SwarmError(f"the daemon of {d.name} died:\n{d.log_tail()}")
-            got = probe()
-            if got is not None:
-                return got
-            if time.monotonic() > deadline:
-                raise SwarmError(f"timed out after {timeout_s:.0f} s waiting for {what}")
             self.poll_statuses()
-            time.sleep(0.2)
+            return probe()
+
+        try:
+            return self.swarm.watch.wait(what, check, timeout_s)
+        except TimeoutError as exc:
+            raise SwarmError(str(exc)) from None
 
     def api(self, name: str) -> Client:
         return self.by_name[name].api
@@ -330,8 +333,11 @@ class Script:
         p.phase = f"driving ({DRIVE_S:.0f} s at {DRIVE_SPEED_MPS * 3.6:.0f} km/h)"
         end = time.monotonic() + DRIVE_S
         while time.monotonic() < end:
+            # The drive itself takes DRIVE_S (the receipt's distance must be
+            # plausible for the time ridden): time passing, not a wait on a
+            # condition; the live view is refreshed meanwhile.
             self.poll_statuses()
-            time.sleep(0.2)
+            time.sleep(min(0.2, max(0.0, end - time.monotonic())))
         p.phase = "finish and sign"
         for log in going:
             driven = (time.monotonic() - log.picked_up_at) * DRIVE_SPEED_MPS

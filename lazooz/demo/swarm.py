@@ -2,7 +2,9 @@
 
 ``Swarm`` makes a temporary root, runs ``lazooz init`` for every member, gives
 each a loopback port and every other member's address as ``node.bootstrap``,
-starts them all, and waits for their control APIs. ``close()`` (also on any error, and on
+starts them all, and waits for each one's ready line (``lazooz.node.ready``,
+read from its stdout in a thread), then follows each control API's event
+stream (``events.EventWatch``) so the script waits on events. ``close()`` (also on any error, and on
 ``with`` exit) sends SIGTERM to every daemon, waits, SIGKILLs what is left and
 removes the root: no process and no directory is left behind.
 """
@@ -24,8 +26,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from lazooz.control.client import ApiError, Client, NodeUnreachable
-from lazooz.control.files import CONTROL_FILE
+from lazooz.control.client import Client
+from lazooz.demo.events import EventWatch
+from lazooz.node.ready import Lines, LinesEnded, wait_ready
 
 #: Seconds one daemon may take to bring its API up (libp2p imports take seconds on 2 cores).
 START_TIMEOUT_S = 90.0
@@ -90,6 +93,7 @@ class Daemon:
     process: subprocess.Popen[bytes] | None = None
     client: Client | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    stdout: Lines | None = None
 
     @property
     def api(self) -> Client:
@@ -115,6 +119,8 @@ class Swarm:
             for name in names
         ]
         self.closed = False
+        #: Every daemon's notifications, for waits that wake on them (``Script.wait``).
+        self.watch = EventWatch()
 
     def __enter__(self) -> Swarm:
         return self
@@ -180,6 +186,10 @@ class Swarm:
             config.write_text(text, "utf-8")
         for d in self.daemons:
             self._spawn(d)
+        # Readers start once every daemon is forked: preexec_fn is unsafe beside threads.
+        for d in self.daemons:
+            assert d.process is not None and d.process.stdout is not None
+            d.stdout = Lines(d.process.stdout, name=f"the daemon of {d.name}")
         self._wait_up(self.daemons)
 
     def _spawn(self, d: Daemon) -> None:
@@ -187,41 +197,35 @@ class Swarm:
             d.process = subprocess.Popen(
                 [*lazooz_command(), "daemon", "--data-dir", str(d.data_dir)],
                 stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdout=subprocess.PIPE,  # the ready line, and nothing else
+                stderr=log,
                 # Its own session: a Ctrl-C at the terminal reaches the demo only,
                 # which then stops every daemon in order.
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - the demo starts no threads
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - no thread runs yet
             )
 
     def _wait_up(self, daemons: list[Daemon]) -> None:
+        """Wait for every daemon's ready line (one overall deadline), then follow its events."""
         deadline = time.monotonic() + START_TIMEOUT_S
-        waiting = list(daemons)
-        while waiting:
-            for d in list(waiting):
-                assert d.process is not None
-                if d.process.poll() is not None:
-                    raise SwarmError(
-                        f"the daemon of {d.name} exited with {d.process.returncode}:\n"
-                        + d.log_tail()
-                    )
-                if (d.data_dir / CONTROL_FILE).exists() and (d.data_dir / "node.json").exists():
-                    try:
-                        client = Client.of(d.data_dir)
-                        status = client.get("/v1/status")
-                    except (NodeUnreachable, ApiError, OSError, ValueError):
-                        continue
-                    if status["peer_id"] != d.info["peer_id"]:
-                        raise SwarmError(
-                            f"{d.name}: peer id {status['peer_id']}, expected {d.info['peer_id']}"
-                        )
-                    d.client = client
-                    waiting.remove(d)
-            if waiting and time.monotonic() > deadline:
-                names = ", ".join(d.name for d in waiting)
-                raise SwarmError(f"no control API after {START_TIMEOUT_S:.0f} s: {names}")
-            time.sleep(0.1)
+        for d in daemons:
+            assert d.process is not None and d.stdout is not None
+            try:
+                ready = wait_ready(d.stdout, max(0.0, deadline - time.monotonic()))
+            except LinesEnded:
+                d.process.wait(timeout=STOP_TIMEOUT_S)
+                raise SwarmError(
+                    f"the daemon of {d.name} exited with {d.process.returncode}:\n" + d.log_tail()
+                ) from None
+            except TimeoutError:
+                names = ", ".join(w.name for w in daemons if not w.client)
+                raise SwarmError(f"no ready line after {START_TIMEOUT_S:.0f} s: {names}") from None
+            if ready["peer_id"] != d.info["peer_id"]:
+                raise SwarmError(
+                    f"{d.name}: peer id {ready['peer_id']}, expected {d.info['peer_id']}"
+                )
+            d.client = Client.of(d.data_dir)
+            self.watch.follow(d.client, d.name)
 
     # -- stopping
 

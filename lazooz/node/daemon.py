@@ -5,7 +5,8 @@ In order: configure logs; make the data directory (0700); load or create the
 identity key (``identity.key``, 0600); open the store; restore the Peer from
 it; start the libp2p host (listen, bootstrap) and the Node; serve metrics if
 enabled; start the ``services`` given (the control API) beside it; write
-``node.json`` so tools find the running node. SIGINT or
+``node.json`` so tools find the running node; print the one ready line on
+stdout (``lazooz.node.ready``: a supervisor waits on it). SIGINT or
 SIGTERM stops it gracefully: no more inputs, the input at hand finished
 (its persists durable), queued messages given a moment, streams and host
 closed, store closed, ``node.json`` removed, exit status 0. A second signal,
@@ -22,7 +23,8 @@ import json
 import os
 import random
 import signal
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -36,6 +38,7 @@ from lazooz.net import NetConfig, open_host
 from lazooz.node import logs
 from lazooz.node.handle import DaemonHandle
 from lazooz.node.metrics import MetricsServer, NodeMetrics, serve
+from lazooz.node.ready import ready_line
 from lazooz.node.runtime import Node
 from lazooz.store import DB_NAME, Store
 from protocol.errors import ConfigError, LazoozError, describe
@@ -73,6 +76,12 @@ class NodeInfo:
     started_ms: int
     #: What the services run beside the Node published, e.g. ``{"control_url": ...}``.
     services: dict[str, str] = field(default_factory=dict)
+
+    def ready_fields(self) -> dict[str, object]:
+        """The ready line's fields: these, with each service's fields at the top level."""
+        fields: dict[str, object] = {k: v for k, v in asdict(self).items() if k != "services"}
+        fields.update(self.services)
+        return fields
 
     @classmethod
     def read(cls, data_dir: Path) -> NodeInfo:
@@ -116,12 +125,18 @@ class Service(Protocol):
     ) -> None: ...
 
 
+def print_ready(info: NodeInfo) -> None:
+    """Print the ready line on stdout (the daemon's only stdout output)."""
+    sys.stdout.write(ready_line(info.ready_fields()) + "\n")
+    sys.stdout.flush()
+
+
 def run(config: Config, services: Sequence[Service] = ()) -> int:
     """Run the node (and ``services`` beside it) until SIGINT or SIGTERM; the exit status."""
     logs.configure(config.log)
     progress = _Progress()
     try:
-        trio.run(serve_node, config, progress, services)
+        trio.run(serve_node, config, progress, services, print_ready)
     except BaseException as exc:
         errors = list(_leaves(exc))
         if not all(isinstance(e, LazoozError) for e in errors):
@@ -138,21 +153,34 @@ class _Progress:
     running: bool = False
 
 
+Announce = Callable[[NodeInfo], None]
+
+
 async def serve_node(
-    config: Config, progress: _Progress | None = None, services: Sequence[Service] = ()
+    config: Config,
+    progress: _Progress | None = None,
+    services: Sequence[Service] = (),
+    announce: Announce | None = None,
 ) -> None:
-    """The daemon's body, in trio: returns after a graceful stop."""
+    """The daemon's body, in trio: returns after a graceful stop.
+
+    ``announce`` is called once, when the node is ready (``run`` prints the ready line).
+    """
     progress = progress or _Progress()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         stop = trio.Event()
         async with trio.open_nursery() as top:
             top.start_soon(_watch_signals, signals, stop, top.cancel_scope)
-            await _serve(config, stop, progress, services)
+            await _serve(config, stop, progress, services, announce)
             top.cancel_scope.cancel()
 
 
 async def _serve(
-    config: Config, stop: trio.Event, progress: _Progress, services: Sequence[Service]
+    config: Config,
+    stop: trio.Event,
+    progress: _Progress,
+    services: Sequence[Service],
+    announce: Announce | None,
 ) -> None:
     data_dir = config.node.data_dir
     await trio.to_thread.run_sync(_make_data_dir, data_dir)
@@ -205,6 +233,8 @@ async def _serve(
             )
             _write_node_file(data_dir, info)
             log.info("daemon ready", **asdict(info))
+            if announce is not None:
+                announce(info)
             await stop.wait()
             node.stop()
     finally:

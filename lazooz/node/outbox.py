@@ -75,6 +75,8 @@ class _Queues(Generic[K, T]):
         self._deliver = deliver
         self._queues: dict[K, trio.MemorySendChannel[T]] = {}
         self._busy = 0
+        #: Set (and replaced) each time an item has been delivered or given up.
+        self._delivered = trio.Event()
 
     def put(self, key: K, item: T) -> bool:
         """Queue ``item`` for ``key``; ``False`` if its queue is full."""
@@ -92,6 +94,11 @@ class _Queues(Generic[K, T]):
     def pending(self) -> int:
         """Items queued or being delivered, all keys."""
         return self._busy + sum(q.statistics().current_buffer_used for q in self._queues.values())
+
+    async def wait_empty(self) -> None:
+        """Return once nothing is queued or being delivered."""
+        while self.pending():
+            await self._delivered.wait()
 
     async def _drain(self, key: K, out: trio.MemoryReceiveChannel[T]) -> None:
         while True:
@@ -113,6 +120,8 @@ class _Queues(Generic[K, T]):
             await self._deliver(key, item)
         finally:
             self._busy -= 1
+            self._delivered.set()
+            self._delivered = trio.Event()
 
 
 class Publisher:
@@ -146,6 +155,10 @@ class Publisher:
 
     def pending(self) -> int:
         return self._queues.pending()
+
+    async def wait_sent(self) -> None:
+        """Return once every queued publication went out (or was given up)."""
+        await self._queues.wait_empty()
 
     async def _publish(self, topic: str, data: bytes) -> None:
         self._publishing.add((topic, data))
@@ -185,6 +198,10 @@ class Sender:
 
     def pending(self) -> int:
         return self._queues.pending()
+
+    async def wait_sent(self) -> None:
+        """Return once every queued frame went out (or was given up)."""
+        await self._queues.wait_empty()
 
     async def _send(self, to: PublicKey, item: tuple[Channel, bytes]) -> None:
         channel, data = item

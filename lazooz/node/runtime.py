@@ -173,6 +173,8 @@ class Node:
         self._gossip_backlog = 0
         self._publishing: set[tuple[str, bytes]] = set()
         self._connected: set[PublicKey] = set()
+        #: Set (and replaced) whenever a member connects or disconnects.
+        self._peers_changed = trio.Event()
         self._net: Net | None = None
         self._publisher: Publisher | None = None
         self._sender: Sender | None = None
@@ -194,6 +196,11 @@ class Node:
     @property
     def timers(self) -> Timers:
         return self._timers
+
+    async def wait_connected(self, key: PublicKey) -> None:
+        """Return once the host has a connection to member ``key``."""
+        while key not in self._connected:
+            await self._peers_changed.wait()
 
     async def wait_started(self) -> None:
         await self._started.wait()
@@ -240,14 +247,20 @@ class Node:
 
     def _on_connected(self, key: PublicKey) -> None:
         self._connected.add(key)
+        self._note_peers_changed()
         self.metrics.peers.set(len(self._connected))
         log.info("peer connected", peer=str(peer_id_of(key)), member=member_id(key))
         self._put(PeerConnected(self.clock.now_ms(), key))
 
     def _on_disconnected(self, key: PublicKey) -> None:
         self._connected.discard(key)
+        self._note_peers_changed()
         self.metrics.peers.set(len(self._connected))
         log.info("peer disconnected", peer=str(peer_id_of(key)), member=member_id(key))
+
+    def _note_peers_changed(self) -> None:
+        self._peers_changed.set()
+        self._peers_changed = trio.Event()
 
     def _put(self, event: Event) -> bool:
         try:
@@ -381,9 +394,10 @@ class Node:
 
     async def _flush(self) -> None:
         """Give queued publications and frames ``flush_s`` to go out."""
+        assert self._publisher is not None and self._sender is not None
         with trio.move_on_after(self.limits.flush_s):
-            while self._pending():
-                await trio.sleep(0.02)
+            await self._publisher.wait_sent()
+            await self._sender.wait_sent()
         if self._pending():
             log.info("stopping with unsent messages", pending=self._pending())
 
