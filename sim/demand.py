@@ -122,7 +122,7 @@ class DemandSpec:
     @classmethod
     def from_toml(cls, table: dict[str, object]) -> DemandSpec:
         """From a parsed ``[demand]`` table; unknown keys and wrong types are refused."""
-        return read_table(cls, table, "demand")
+        return read_table(cls, table, "demand", DemandError)
 
     @property
     def duration_ms(self) -> int:

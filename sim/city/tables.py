@@ -11,7 +11,15 @@ from protocol.errors import ConfigError, describe
 _S = TypeVar("_S")
 
 
-def read_table(cls: type[_S], table: Mapping[str, object], section: str) -> _S:
+_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def read_table(
+    cls: type[_S],
+    table: Mapping[str, object],
+    section: str,
+    error: type[ConfigError] = ConfigError,
+) -> _S:
     """``cls(**table)``, where each key must be a field and each value of its default's type.
 
     An integer is accepted where a float is expected (TOML writes ``10`` for
@@ -25,13 +33,13 @@ def read_table(cls: type[_S], table: Mapping[str, object], section: str) -> _S:
     values: dict[str, object] = {}
     for key, raw in table.items():
         if key not in known:
-            raise ConfigError(
+            raise error(
                 describe(f"{section}.{key}", raw, f"unknown key; known: {', '.join(sorted(known))}")
             )
         default = known[key]
         want: type = str if default is None else type(default)
         value = float(raw) if want is float and type(raw) is int else raw
         if type(value) is not want:
-            raise ConfigError(describe(f"{section}.{key}", raw, f"must be a {want.__name__}"))
+            raise error(describe(f"{section}.{key}", raw, f"must be {_NAMES.get(want, want)}"))
         values[key] = value
     return cls(**values)
