@@ -27,12 +27,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lazooz.app.pages import Pages
 from lazooz.control import handlers as h
-from lazooz.control import openapi
+from lazooz.control import mapping, openapi
 from lazooz.control.endpoint import Call, Endpoint, error, ok
 from lazooz.control.events import get_events
 from lazooz.control.handle import NodeHandle
 from lazooz.control.inputs import BadInput, Fields
+from lazooz.control.mapping import MapContext
+from lazooz.routing.errors import RouterUnavailable
 from protocol.errors import (
     ConfigError,
     IllegalTransition,
@@ -213,6 +216,39 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         "GET",
+        "/v1/app",
+        mapping.get_app,
+        "What the web UI needs: home, tile server, router",
+        response="AppInfo",
+        errors=(),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/network",
+        mapping.get_network,
+        "The embedded road network around home, as GeoJSON",
+        response="Network",
+        errors=(),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/route",
+        mapping.post_route,
+        "A drivable route through waypoints, its length, time and cost",
+        body="RouteQuery",
+        response="RoutePlan",
+        errors=(400, 502),
+    ),
+    Endpoint(
+        "GET",
+        "/v1/places",
+        mapping.get_places,
+        "Places whose name matches q, or q itself as lat, lon",
+        response="Places",
+        query=("q",),
+    ),
+    Endpoint(
+        "GET",
         "/v1/events",
         get_events,
         "Notifications as server-sent events",
@@ -228,8 +264,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 # -- the application
 
 
-def make_app(node: NodeHandle, token: str) -> ASGIApp:
-    """The control API over ``node``, for requests bearing ``token``."""
+def make_app(node: NodeHandle, token: str, map_context: MapContext | None = None) -> ASGIApp:
+    """The control API over ``node``, for requests bearing ``token``, and the web UI's pages.
+
+    The pages (``/app``, ``lazooz.app``) are static files holding no data, so
+    a browser loads them without the token; the page then calls the API with
+    the token it was given in the URL's fragment, which no request carries.
+    """
     if len(token) < MIN_TOKEN_CHARS:
         raise ValueError(f"token: must be at least {MIN_TOKEN_CHARS} characters")
     routes = [
@@ -240,7 +281,9 @@ def make_app(node: NodeHandle, token: str) -> ASGIApp:
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_allowed},
     )
-    return TokenGuard(app, token)
+    context = map_context or MapContext()
+    app.state.map = context
+    return TokenGuard(app, token, public=Pages(tile_origin=context.tile_origin()))
 
 
 def _endpoint(node: NodeHandle, e: Endpoint) -> Callable[[Request], Awaitable[Response]]:
@@ -272,6 +315,8 @@ def _status(exc: LocalError) -> int:
         return 404
     if isinstance(exc, IllegalTransition):
         return 409
+    if isinstance(exc, RouterUnavailable):
+        return 502  # the routing service's trouble, not the request's
     if exc.reason == "node_stopped":  # lazooz.node.NodeStopped, named so as not to import it
         return 503
     if isinstance(exc, StoreError | ConfigError):
@@ -321,13 +366,21 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
 
 
 class TokenGuard:
-    """Refuse every HTTP request without ``Authorization: Bearer <token>`` (401)."""
+    """Refuse every HTTP request without ``Authorization: Bearer <token>`` (401).
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    ``public`` answers the web UI's own paths (``Pages.serves``) without the
+    token: they are the same static files for everyone.
+    """
+
+    def __init__(self, app: ASGIApp, token: str, public: Pages | None = None) -> None:
         self.app = app
+        self.public = public
         self._expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.public is not None and self.public.serves(scope):
+            await self.public(scope, receive, send)
+            return
         if scope["type"] == "http":
             given = b""
             for name, value in scope["headers"]:

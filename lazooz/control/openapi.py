@@ -293,6 +293,55 @@ SCHEMAS: dict[str, Schema] = {
             "rejected": {"type": "object", "additionalProperties": _INT},
         },
     ),
+    "AppInfo": _obj(
+        ["member_id", "public_key", "home", "tile_url", "router"],
+        {
+            "member_id": _STR,
+            "public_key": _STR,
+            "home": {**_POINT, "description": "[node.home]: where the map opens"},
+            "tile_url": {**_NULLABLE_STR, "description": "[app] tile_url; null: no tiles"},
+            "tile_attribution": _STR,
+            "router": _obj(
+                ["backend", "network"],
+                {
+                    "backend": {"enum": ["embedded", "osrm", "straight"]},
+                    "network": {**_NULLABLE_STR, "description": "the embedded network's name"},
+                    "attribution": _NULLABLE_STR,
+                    "bounds": {
+                        "type": ["array", "null"],
+                        "items": _POINT,
+                        "description": "[[south, west], [north, east]]",
+                    },
+                },
+            ),
+        },
+    ),
+    "Network": _obj(
+        ["type", "features"],
+        {"type": {"enum": ["FeatureCollection"]}, "features": _array({"type": "object"})},
+        additionalProperties=True,
+        description="GeoJSON: the embedded network's roads ([lon, lat], as GeoJSON has it)",
+    ),
+    "RouteQuery": _obj(
+        ["waypoints"],
+        {
+            "waypoints": {**_array(_POINT), "minItems": 2, "maxItems": 25},
+            "cost": {**_ref("Cost"), "description": "to estimate a rider's share of the route"},
+        },
+        additionalProperties=False,
+    ),
+    "RoutePlan": _obj(
+        ["route", "length_m", "duration_s", "backend"],
+        {
+            "route": {**_array(_POINT), "description": "usable as an offer's route"},
+            "length_m": _NUM,
+            "duration_s": _NUM,
+            "backend": {"enum": ["embedded", "osrm", "straight"]},
+            "network": _NULLABLE_STR,
+            "cost_minor": {**_NULLABLE_INT, "description": "cost.for_distance(length_m)"},
+        },
+    ),
+    "Places": _array(_obj(["name", "point"], {"name": _STR, "area": _STR, "point": _POINT})),
     "OpenApi": _obj(
         ["openapi", "paths"],
         {"openapi": _STR, "paths": {"type": "object"}},
@@ -306,6 +355,7 @@ _STATUS_TEXT = {
     404: "No such offer, request or ride",
     409: "The ride's state does not allow this command",
     413: "Body too large",
+    502: "The routing service (OSRM) did not answer, or answered garbage",
     503: "The node is stopping",
 }
 

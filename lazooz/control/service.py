@@ -18,11 +18,14 @@ import trio
 
 from lazooz.control.app import make_app
 from lazooz.control.files import load_or_create_token
+from lazooz.control.mapping import MapContext
 from lazooz.control.server import serve
+from lazooz.routing.service import NodeRouter, RouterSettings
 
 if TYPE_CHECKING:
     from trio_typing import TaskStatus
 
+    from lazooz.config import Config
     from lazooz.node.daemon import Running
 
 
@@ -32,7 +35,7 @@ async def control_service(
     """Serve the control API beside the Node until the daemon stops."""
     control = running.config.control
     token = await trio.to_thread.run_sync(load_or_create_token, running.data_dir)
-    app = make_app(running.handle, token)
+    app = make_app(running.handle, token, map_context(running.config))
     async with trio.open_nursery() as nursery:
         info = await nursery.start(
             partial(
@@ -45,3 +48,12 @@ async def control_service(
             )
         )
         task_status.started({"control_url": info.url})
+
+
+def map_context(config: Config) -> MapContext:
+    """The web UI's map and router, as ``[node.home]``, ``[app]`` and ``[router]`` say."""
+    home = config.node.home.point()
+    settings = RouterSettings(config.router.backend, config.router.osrm_url or None)
+    tiles = config.app.tile_url or None
+    attribution = "map tiles: " + tiles.split("/")[2] if tiles and "//" in tiles else ""
+    return MapContext(home, tiles, attribution, NodeRouter(home, settings))

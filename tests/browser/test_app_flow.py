@@ -1,0 +1,62 @@
+"""The web UI in Debian's chromium against two nodes' control servers: a whole ride through
+the pages, and no page loading anything from beyond 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import publish_screenshots
+from tests.browser.flow import Trip, open_app, ride_through_ui, tab
+from tests.browser.harness import TOKEN, ExternalGuard, LocalPair, local_pair
+from tests.test_peer_net import DRIVE
+
+ROUTE = [(p.lat, p.lon) for p in DRIVE.points()]
+TRIP = Trip(ROUTE, pickup=(32.0950, 34.7840), dropoff=(32.0745, 34.7815))
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[LocalPair]:
+    with local_pair(tmp_path) as p:
+        yield p
+
+
+def test_a_ride_through_the_web_ui_ends_with_the_same_balance_in_both_wallets(
+    pair: LocalPair, new_page: Any, guard: ExternalGuard, artifacts: Path
+) -> None:
+    driver, rider = new_page(), new_page()
+    open_app(driver, pair.driver_url, TOKEN)
+    open_app(rider, pair.rider_url, TOKEN)
+    # The ride takes a quarter of an hour, so its distance is a plausible drive (SPEC credit rule).
+    balance = ride_through_ui(
+        driver, rider, TRIP, artifacts, before_finish=lambda: pair.advance(15 * 60_000)
+    )
+    assert float(balance) > 0
+    assert pair.driver.peer.balances() == pair.rider.peer.balances()
+    assert guard.blocked == []
+    publish_screenshots(
+        artifacts,
+        {
+            "1-driver-offered": "driver-view",
+            "2-rider-candidates": "rider-view",
+            "6-driver-wallet": "wallet",
+        },
+    )
+
+
+def test_the_pages_request_nothing_beyond_this_machine(
+    pair: LocalPair, new_page: Any, guard: ExternalGuard
+) -> None:
+    page = new_page()
+    open_app(page, pair.driver_url, TOKEN)
+    for name in ("ride", "rides", "wallet", "history", "drive"):
+        tab(page, name)
+    expect(page.locator("#live.on")).to_be_attached()  # the event stream too
+    assert guard.seen, "the guard saw no request at all"
+    assert all(url.startswith(pair.driver_url) or url.startswith("data:") for url in guard.seen)
+    assert guard.blocked == []
+    expect(page.locator("#notice")).to_be_hidden()
