@@ -1,8 +1,10 @@
 """The node's Prometheus metrics, in a registry of its own (two nodes in one process do not mix).
 
-Counters move as the Node sees things happen. Two families are read from
+Counters move as the Node sees things happen. Some families are read from
 snapshots the Peer's task keeps instead: ``lazooz_rejected_total`` is exactly
-``Peer.rejected()`` and ``lazooz_rides`` counts ``Peer.rides()`` by state.
+``Peer.rejected()``, ``lazooz_rides`` counts ``Peer.rides()`` by state, and
+the ``lazooz_sync_*`` gauges come from ``Peer.sync_behind()`` (docs/node.md,
+"Sync lag").
 Snapshots are plain dicts replaced whole, so the scraping thread never reads
 the Peer itself. ``serve`` runs prometheus-client's HTTP server in a thread;
 the control server may take the endpoint over later (docs/node.md).
@@ -11,7 +13,8 @@ the control server may take the endpoint over later (docs/node.md).
 from __future__ import annotations
 
 import collections
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from threading import Thread
 from wsgiref.simple_server import WSGIServer
@@ -21,14 +24,20 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from protocol.errors import ConfigError, describe
+from protocol.fields import PublicKey
 from protocol.peer.ride import RideView
 from protocol.ride.states import RideState
 
 
 class _Snapshots(Collector):
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
         self.rejected: Mapping[tuple[str, str], int] = {}
         self.rides: Mapping[str, int] = {s.value: 0 for s in RideState}
+        #: Entries and logs behind (``Peer.sync_behind()``), and since when (``clock``).
+        self.sync_entries = 0
+        self.sync_logs = 0
+        self.behind_since: float | None = None
 
     def collect(self) -> Iterable[Metric]:
         rejected = CounterMetricFamily(
@@ -45,12 +54,28 @@ class _Snapshots(Collector):
         for state, n in sorted(self.rides.items()):
             rides.add_metric([state], n)
         yield rides
+        yield GaugeMetricFamily(
+            "lazooz_sync_behind_entries",
+            "Ledger entries peers' last heads show and this node does not hold yet.",
+            value=self.sync_entries,
+        )
+        yield GaugeMetricFamily(
+            "lazooz_sync_behind_logs",
+            "Member logs of which peers' last heads show entries this node does not hold.",
+            value=self.sync_logs,
+        )
+        since = self.behind_since
+        yield GaugeMetricFamily(
+            "lazooz_sync_lag_seconds",
+            "Seconds since this node last held everything peers' heads show (0: caught up).",
+            value=0.0 if since is None else max(0.0, self.clock() - since),
+        )
 
 
 class NodeMetrics:
-    """Every metric of one node."""
+    """Every metric of one node; ``clock`` (monotonic seconds) times the sync lag."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.registry = r = CollectorRegistry()
         self.messages_in = Counter(
             "lazooz_messages_in",
@@ -87,7 +112,7 @@ class NodeMetrics:
         self.net = Counter(
             "lazooz_net_events", "What the network layer counted.", ["area", "what"], registry=r
         )
-        self._snapshots = _Snapshots()
+        self._snapshots = _Snapshots(clock)
         r.register(self._snapshots)
 
     def set_rejected(self, rejected: Mapping[tuple[str, str], int]) -> None:
@@ -97,6 +122,16 @@ class NodeMetrics:
         by_state: collections.Counter[str] = collections.Counter({s.value: 0 for s in RideState})
         by_state.update(view.state.value for view in rides)
         self._snapshots.rides = dict(by_state)
+
+    def set_sync(self, behind: Mapping[PublicKey, int]) -> None:
+        """What sync has yet to fetch, per log (``Peer.sync_behind()``); starts or stops the lag."""
+        snap = self._snapshots
+        snap.sync_entries = sum(behind.values())
+        snap.sync_logs = len(behind)
+        if not behind:
+            snap.behind_since = None
+        elif snap.behind_since is None:
+            snap.behind_since = snap.clock()
 
     def rides_by_state(self) -> Mapping[str, int]:
         return self._snapshots.rides

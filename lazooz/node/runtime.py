@@ -62,6 +62,7 @@ from protocol.peer.actions import (
     TimerKey,
     Unsubscribe,
 )
+from protocol.peer.core import LEDGER_TOPIC
 from protocol.peer.events import Event, GossipReceived, PeerConnected, StreamReceived, TimerFired
 from protocol.peer.gossip import Rejected
 from protocol.peer.notices import (
@@ -358,6 +359,8 @@ class Node:
                 if isinstance(item, GossipReceived):
                     self._gossip_backlog -= 1
                 await self._execute(self.peer.handle(item))
+                if _moves_sync(item):
+                    self.metrics.set_sync(self.peer.sync_behind())
 
     async def _call(self, call: _Call[Any]) -> None:
         try:
@@ -476,6 +479,13 @@ class Node:
 
     def _sent(self, channel: str) -> None:
         self.metrics.messages_out.labels(channel).inc()
+
+
+def _moves_sync(event: Event) -> bool:
+    """Whether ``event`` may change what sync has yet to fetch: heads heard, entries received."""
+    if isinstance(event, StreamReceived):
+        return event.channel == "sync"
+    return isinstance(event, GossipReceived) and event.topic == LEDGER_TOPIC
 
 
 #: Fields never written to logs: the rider's PIN is a secret between two people.

@@ -17,6 +17,7 @@ from protocol import geo
 from protocol.errors import describe
 from protocol.fields import CostShare, GeoPoint, Polyline, PublicKey, TimeWindow
 from protocol.identity import Identity
+from protocol.ledger import sync
 from protocol.ledger.book import Ledger
 from protocol.ledger.credit import CreditLine, balances, explain
 from protocol.messages import RideOffer, RideRequest
@@ -281,6 +282,10 @@ class Peer:
         """Everything durable, as ``Persist`` actions: a store rebuilt from them restores
         this Peer (``Peer(..., stored=...)``)."""
         return durable.export(self._core)
+
+    def sync_behind(self) -> dict[PublicKey, int]:
+        """Per log: entries peers' last heads show beyond what this Peer holds (``sync.behind``)."""
+        return peer_sync.behind(sync.heads(self._core.ledger), self._sync)
 
     def rejected(self) -> dict[tuple[str, str], int]:
         """Remote input dropped so far, by ``(channel, reason)``."""

@@ -49,6 +49,25 @@ class SyncState:
             del self.remote[next(iter(self.remote))]
 
 
+def behind(local: Heads, state: SyncState) -> dict[PublicKey, int]:
+    """Per log: entries the peers' last heads show beyond ``local`` (logs not behind left out).
+
+    It is what peers *claim*: the highest head seq any remembered peer sent for
+    each author, minus the seq held. Nothing is verified until the entries come.
+    """
+    highest: dict[PublicKey, int] = {}
+    for heads in state.remote.values():
+        for author, (seq, _) in heads.items():
+            if seq > highest.get(author, 0):
+                highest[author] = seq
+    out = {}
+    for author, seq in highest.items():
+        held = local.get(author, (0, None))[0]
+        if seq > held:
+            out[author] = seq - held
+    return out
+
+
 def connected(core: Core, peer: PublicKey) -> list[Action]:
     """A stream to ``peer`` opened: send it every head this Peer holds."""
     return _send(core, peer, sync.heads_messages(sync.heads(core.ledger)))
