@@ -7,10 +7,17 @@ embedded ones live in ``protocol/roads/data/``) and pass the bytes to
 
 from protocol.roads.encoding import MAGIC, ROADS_LIMITS, VERSION, decode, encode
 from protocol.roads.graph import MAX_NODES, MAX_SPEED_KMH, RoadGraph, UnknownNode
-from protocol.roads.router import DEFAULT_CACHE_SIZE, CacheInfo, Route, Router
+from protocol.roads.router import (
+    DEFAULT_CACHE_SIZE,
+    DEFAULT_ROW_CACHE_SIZE,
+    CacheInfo,
+    Route,
+    Router,
+)
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
+    "DEFAULT_ROW_CACHE_SIZE",
     "MAGIC",
     "MAX_NODES",
     "MAX_SPEED_KMH",

@@ -23,6 +23,8 @@ from protocol.fields import GeoPoint, Polyline
 from protocol.roads.graph import FloatArray, IntArray, RoadGraph
 
 DEFAULT_CACHE_SIZE = 4096
+#: One-to-all rows hold a float per node, so far fewer of them are kept.
+DEFAULT_ROW_CACHE_SIZE = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +85,17 @@ class _LRU(Generic[_K, _V]):
 
 @final
 class Router:
-    """Fastest routes on one graph; ``cache_size`` routes (and as many rows) remembered."""
+    """Fastest routes on one graph, keeping the last ``cache_size`` routes in memory."""
 
-    def __init__(self, graph: RoadGraph, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
-        if cache_size < 0:
-            raise LocalError(describe("cache_size", cache_size, "must be >= 0"))
+    def __init__(
+        self,
+        graph: RoadGraph,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        row_cache_size: int = DEFAULT_ROW_CACHE_SIZE,
+    ) -> None:
+        for name, size in (("cache_size", cache_size), ("row_cache_size", row_cache_size)):
+            if size < 0:
+                raise LocalError(describe(name, size, "must be >= 0"))
         self.graph = graph
         self._rx: rx.PyDiGraph = rx.PyDiGraph(multigraph=False)
         self._rx.add_nodes_from(range(len(graph)))
@@ -104,7 +112,7 @@ class Router:
         # Edges are sorted by (src, dst), so this key finds an edge by binary search.
         self._keys = graph.edge_src * len(graph) + graph.edge_dst
         self._routes: _LRU[tuple[int, int], Route | None] = _LRU(cache_size)
-        self._rows: _LRU[int, FloatArray] = _LRU(cache_size)
+        self._rows: _LRU[int, FloatArray] = _LRU(row_cache_size)
 
     def node_of(self, place: GeoPoint | int) -> int:
         """A node index as is (checked), or the node nearest a point."""
