@@ -162,3 +162,11 @@ def test_nodes_within_counts_the_nodes_inside_the_radius() -> None:
 def test_unknown_node_is_a_local_error_naming_the_range() -> None:
     with pytest.raises(UnknownNode, match=r"node=9: must be 0\.\.8"):
         small_grid().point(9)
+
+
+def test_cells_give_each_node_its_h3_cell() -> None:
+    graph = small_grid(step_e6=20_000)  # ~2 km blocks: res-7 cells (~1.4 km edge) differ
+    for resolution in (5, 7, 9):
+        cells = graph.cells(resolution)
+        assert cells.tolist() == [geo.cell_of(graph.point(i), resolution) for i in range(9)]
+    assert len(set(graph.cells(9).tolist())) == 9

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TypeVar, final
 
+import h3.api.basic_int as h3i
 import numpy as np
 import numpy.typing as npt
 import pyproj
@@ -251,6 +252,17 @@ class RoadGraph:
         x, y = self.projection.point_xy(point)
         found = self._strtree().query(shapely.Point(x, y), predicate="dwithin", distance=radius_m)
         return tuple(int(i) for i in np.sort(found))
+
+    def cells(self, resolution: int) -> IntArray:
+        """The H3 cell (as an int) of every node at ``resolution``: how many places a cell hides."""
+        return np.fromiter(
+            (
+                h3i.latlng_to_cell(lat / MICRO, lon / MICRO, resolution)
+                for lat, lon in self.coords_e6.tolist()
+            ),
+            dtype=np.uint64,
+            count=len(self),
+        ).astype(np.int64)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RoadGraph):
