@@ -1,4 +1,8 @@
-"""Run every benchmark (``make bench``) or the named ones (``python -m bench codec``)."""
+"""Run the default benchmarks (``make bench``) or the named ones (``python -m bench codec``).
+
+``node_gossip`` (20- and 50-daemon swarms, ~10 minutes) runs only by name:
+``python -m bench node_gossip`` (docs/bench.md).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,10 @@ from rich.table import Table
 
 from bench.report import write
 
-#: Benchmark modules; each exposes ``run() -> list[Result]``.
-BENCHES = ("codec", "matching", "ledger")
+#: Benchmark modules ``make bench`` runs; each exposes ``run() -> list[Result]``.
+BENCHES = ("codec", "matching", "ledger", "node_idle", "node_match")
+#: Run only when named: they take minutes and most of the machine.
+BY_NAME_ONLY = ("node_gossip",)
 
 
 def main(argv: list[str]) -> None:

@@ -21,6 +21,8 @@ a measure of how loaded the daemons are); deliveries against those expected
 (ratio = delivery ratio); the daemons' CPU (``/proc``) in the window against
 the idle swarm's, and against the machine's cores; the 1-minute load
 average; mean daemon RSS. Targets (issue 5): 50 nodes p99 < 1.5 s, 100 %.
+With ``BENCH_PYSPY`` set, a publisher and an observer are sampled by py-spy
+through the window (``bench.node_profile``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.node_profile import Recording
 from bench.node_swarm import Daemon, Event, EventTap, NodeSwarm, machine, percentile
 from bench.report import Result, compare
 from lazooz.control.client import ApiError, NodeUnreachable
@@ -214,6 +217,10 @@ def _measure(
         threads.append(
             threading.Thread(target=_publish, args=(d, ledger, times, end + DRAIN_S), daemon=True)
         )
+    recording = Recording.from_env()
+    if recording is not None:
+        pids = {f"n{n}.publisher": daemons[0].pid, f"n{n}.observer": daemons[-1].pid}
+        recording.start(pids, DURATION_S + WITHDRAW_AFTER_S)
     cpu0, w0 = swarm.cpu_seconds(), time.monotonic()
     sampler.start()
     for t in threads:
@@ -228,6 +235,8 @@ def _measure(
     cpu_s, wall_s = swarm.cpu_seconds() - cpu0, time.monotonic() - w0
     stop.set()
     sampler.join()
+    if recording is not None:
+        recording.stop()
     env = machine()
     rss_after = statistics.mean(swarm.rss_bytes())
 
