@@ -33,6 +33,9 @@ def main(argv: list[str]) -> None:
         for r in results:
             table.add_row(r.metric, f"{r.value:.4g}", r.unit, f"{r.baseline:.4g}", f"{r.ratio:.3g}")
         console.print(table)
+    if not argv:
+        for name in BY_NAME_ONLY:
+            console.print(f"not run by default: {name} (python -m bench {name}, docs/bench.md)")
 
 
 if __name__ == "__main__":
