@@ -98,6 +98,57 @@ def import_osm(
     )
 
 
+@app.command("shareability")
+def shareability_table(
+    city: Annotated[str, typer.Option(help="'grid' or an embedded city (helsinki).")] = "grid",
+    size_km: Annotated[float, typer.Option(help="Side of the grid city, km.")] = 10.0,
+    densities: Annotated[str, typer.Option(help="Trips per hour, comma-separated.")] = (
+        "100,200,400,800,1600"
+    ),
+    delays: Annotated[str, typer.Option(help="Allowed delays in minutes, comma-separated.")] = (
+        "1,2,5,10"
+    ),
+    model: Annotated[str, typer.Option(help="Demand model: uniform, hotspots, commute.")] = (
+        "uniform"
+    ),
+    min_trip_m: Annotated[float, typer.Option(help="Shortest trip, metres.")] = 1000.0,
+    seed: Annotated[int, typer.Option(help="Seed for the trips.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Share of trips that could share a car against density and delay (Santi et al. 2014)."""
+    import random
+
+    from sim.city import CitySpec, load_city
+    from sim.demand import DemandSpec
+    from sim.shareability import shareability
+
+    try:
+        lams = [float(x) for x in densities.split(",")]
+        deltas = [float(x) for x in delays.split(",")]
+        spec = CitySpec(size_km=size_km) if city == "grid" else CitySpec(kind="osm", name=city)
+        demand = DemandSpec(model=model, min_trip_m=min_trip_m)
+        started = time.perf_counter()
+        rows = shareability(load_city(spec), random.Random(seed), lams, deltas, demand=demand)
+    except ValueError:
+        raise typer.BadParameter("densities and delays are numbers like 100,200") from None
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    seconds = time.perf_counter() - started
+    if as_json:
+        typer.echo(json.dumps([asdict(r) for r in rows], indent=2))
+        return
+    table = Table(title=f"shared trips, {city} ({model} demand, seed {seed}), {seconds:.1f} s")
+    table.add_column("trips/h", justify="right")
+    for d in deltas:
+        table.add_column(f"Δ {d:g} min", justify="right")
+    for lam in lams:
+        cells = [r for r in rows if r.trips_per_hour == lam]
+        table.add_row(f"{lam:g}", *(f"{r.shared:.0%} ({r.with_partner:.0%})" for r in cells))
+    console = Console()
+    console.print(table)
+    console.print("shared: trips in a maximum matching; in brackets: trips with a partner.")
+
+
 @app.command("run")
 def run_scenario(
     scenario: Annotated[Path, typer.Argument(help="A scenario file (sim/scenarios/*.toml).")],
