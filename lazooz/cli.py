@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -170,6 +171,16 @@ def offer(
     route_file: Annotated[
         Path | None, typer.Option(help="A GeoJSON LineString or a GPX track.")
     ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Start (lat,lon or a place): routed on the node's roads."),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Destination (lat,lon or a place).")
+    ] = None,
+    via: Annotated[
+        list[str] | None, typer.Option(help="A point to pass on the way (repeatable).")
+    ] = None,
     depart: Annotated[str, typer.Option(help="now, +15m, 18:30 or ISO 8601.")] = "now",
     flex: Annotated[int, typer.Option(help="Minutes you may leave after --depart.")] = 15,
     duration: Annotated[
@@ -186,20 +197,23 @@ def offer(
     data_dir: DataDir = None,
     as_json: AsJson = False,
 ) -> None:
-    """Offer seats along your route (driver)."""
+    """Offer seats along your route (driver): --route, --route-file, or --from/--to [--via]."""
+    routed = start is not None or end is not None
     try:
-        if route is not None and route_file is None:
-            path: object = typed.route(route)
-        elif route_file is not None and route is None:
+        given = [route is not None, route_file is not None, routed]
+        if sum(given) != 1 or (routed and (start is None or end is None)):
+            raise ValueError("give one of --route, --route-file, or --from with --to")
+        path: object = None
+        if route is not None:
+            path = typed.route(route)
+        elif route_file is not None:
             path = typed.route_file(route_file)
-        else:
-            raise typer.BadParameter("give one of --route or --route-file", param_hint="--route")
-        start = typed.time_ms(depart, datetime.now())
+        leave = typed.time_ms(depart, datetime.now())
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), param_hint="--route") from None
     body: dict[str, Any] = {
         "route": path,
-        "departure": {"start_ms": start, "end_ms": start + flex * 60_000},
+        "departure": {"start_ms": leave, "end_ms": leave + flex * 60_000},
         "seats": seats,
         "max_detour_m": detour_m,
         "max_detour_s": detour_min * 60,
@@ -212,13 +226,26 @@ def offer(
             "base_minor": base_minor,
             "per_km_minor": per_km_minor,
         }
-    _api(data_dir, as_json, lambda c: c.post("/v1/offers", body), show.offer)
+    if routed:
+        assert start is not None and end is not None
+        stops = [start, *(via or []), end]
+        names = ["--from", *(["--via"] * len(via or [])), "--to"]
+        _check_points(stops, names)
+
+    def call(c: Client) -> Any:
+        if routed:
+            plan = c.post("/v1/route", {"waypoints": _points(c, stops, names)})
+            body["route"] = plan["route"]
+            body.setdefault("duration_s", max(1, round(plan["duration_s"])))
+        return c.post("/v1/offers", body)
+
+    _api(data_dir, as_json, call, show.offer)
 
 
 @app.command()
 def request(
-    pickup: Annotated[str, typer.Option("--from", help="Pickup as lat,lon.")],
-    dropoff: Annotated[str, typer.Option("--to", help="Drop-off as lat,lon.")],
+    pickup: Annotated[str, typer.Option("--from", help="Pickup: lat,lon or a place name.")],
+    dropoff: Annotated[str, typer.Option("--to", help="Drop-off: lat,lon or a place name.")],
     at: Annotated[str, typer.Option(help="Earliest pickup: now, +15m, 18:30 or ISO.")] = "now",
     flex: Annotated[int, typer.Option(help="Minutes of pickup window after --at.")] = 30,
     seats: Annotated[int, typer.Option(help="Seats needed.")] = 1,
@@ -227,18 +254,36 @@ def request(
     as_json: AsJson = False,
 ) -> None:
     """Ask for a seat (rider). Only coarse cells are published; exact points stay home."""
+    _check_points([pickup, dropoff], ["--from", "--to"])
     try:
         start = typed.time_ms(at, datetime.now())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--at") from None
+
+    def call(c: Client) -> Any:
+        points = _points(c, [pickup, dropoff], ["--from", "--to"])
         body = {
-            "pickup": typed.point(pickup),
-            "dropoff": typed.point(dropoff),
+            "pickup": points[0],
+            "dropoff": points[1],
             "window": {"start_ms": start, "end_ms": start + flex * 60_000},
             "seats": seats,
             "max_walk_m": walk,
         }
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    _api(data_dir, as_json, lambda c: c.post("/v1/requests", body), show.request)
+        return c.post("/v1/requests", body)
+
+    _api(data_dir, as_json, call, show.request)
+
+
+@app.command()
+def offers(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Your offers, and their state."""
+    _api(data_dir, as_json, lambda c: c.get("/v1/offers"), show.offers)
+
+
+@app.command()
+def requests(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Your requests, and their state."""
+    _api(data_dir, as_json, lambda c: c.get("/v1/requests"), show.requests)
 
 
 @app.command()
@@ -386,6 +431,98 @@ def sign(ride_id: RideId, data_dir: DataDir = None, as_json: AsJson = False) -> 
     _ride_step("sign", ride_id, {}, data_dir, as_json)
 
 
+# -- the web UI and the map
+
+
+@app.command("app")
+def open_app(
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open it in this machine's web browser too.")
+    ] = False,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Print the web UI's address (with your token, so keep it to yourself)."""
+    where = _data_dir(data_dir)
+
+    def call(c: Client) -> Any:
+        status = c.get("/v1/status")
+        return {"url": f"{c.url}/app#token={c.token}", "member_id": status["member_id"]}
+
+    def shown(console: Console, answer: Any) -> None:
+        console.print(f"Web UI of {answer['member_id']}:")
+        console.print(answer["url"], soft_wrap=True, highlight=False)
+        console.print("[dim]The link holds your node's token: share it with no one.[/dim]")
+
+    answer = _api(data_dir, as_json, call, shown)
+    if open_browser:
+        import webbrowser
+
+        if not webbrowser.open(answer["url"]):
+            Console(stderr=True).print(f"No web browser found here; open the link above ({where}).")
+
+
+@app.command()
+def route(
+    stops: Annotated[
+        list[str], typer.Argument(help="Two or more points in order: lat,lon or place names.")
+    ],
+    currency: Annotated[
+        str | None, typer.Option(help="Estimate a rider's share in this ISO 4217 currency.")
+    ] = None,
+    base_minor: Annotated[int, typer.Option(help="Cost share per rider, minor units.")] = 0,
+    per_km_minor: Annotated[int, typer.Option(help="Cost share per km, minor units.")] = 0,
+    save: Annotated[
+        Path | None, typer.Option(help="Write the route as GeoJSON, for `offer --route-file`.")
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """A drivable route through the stops on your node's roads: length, time, cost share."""
+
+    names = [f"STOPS[{i}]" for i in range(len(stops))]
+    _check_points(stops, names)
+
+    def call(c: Client) -> Any:
+        body: dict[str, Any] = {"waypoints": _points(c, stops, names)}
+        if currency is not None:
+            body["cost"] = {
+                "currency": currency,
+                "base_minor": base_minor,
+                "per_km_minor": per_km_minor,
+            }
+        return c.post("/v1/route", body)
+
+    plan = _api(data_dir, as_json, call, show.route_plan)
+    if save is not None:
+        line = {"type": "LineString", "coordinates": [[lon, lat] for lat, lon in plan["route"]]}
+        save.write_text(json.dumps(line) + "\n", "utf-8")
+
+
+@app.command()
+def places(
+    query: Annotated[str, typer.Argument(help="A place name, part of one, or lat,lon.")],
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Places your node knows by name (no internet lookup)."""
+    _api(data_dir, as_json, lambda c: c.get("/v1/places", q=query), show.places)
+
+
+@app.command()
+def history(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Your offers, requests and rides, newest first."""
+
+    def call(c: Client) -> Any:
+        return {
+            "offers": c.get("/v1/offers"),
+            "requests": c.get("/v1/requests"),
+            "rides": c.get("/v1/rides"),
+        }
+
+    _api(data_dir, as_json, call, show.history)
+
+
 # -- ledger, peers, status
 
 
@@ -439,7 +576,7 @@ def _api(
     as_json: bool,
     call: Callable[[Client], Any],
     shown: Callable[[Console, Any], None],
-) -> None:
+) -> Any:
     """Call the node's API; print the answer as JSON or for people; exit 1 on a refusal."""
     try:
         answer = call(Client.of(_data_dir(data_dir)))
@@ -453,6 +590,38 @@ def _api(
         typer.echo(json.dumps(answer, indent=2))
     else:
         shown(Console(), answer)
+    return answer
+
+
+def _check_points(texts: list[str], names: list[str]) -> None:
+    """A usage error (exit 2) for text that is meant as coordinates and is not a point."""
+    for text, name in zip(texts, names, strict=True):
+        if re.fullmatch(r"[\d\s.,;+-]+", text):
+            try:
+                typed.point(text)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint=name) from None
+
+
+def _points(client: Client, texts: list[str], names: list[str]) -> list[list[float]]:
+    """Each text as ``[lat, lon]``: coordinates as they are, a name looked up on the node."""
+    out = []
+    for text, name in zip(texts, names, strict=True):
+        try:
+            out.append(typed.point(text))
+            continue
+        except ValueError:
+            pass
+        found = client.get("/v1/places", q=text)
+        if len(found) != 1:
+            rule = (
+                "unknown address: give lat,lon or a place `lazooz places` knows"
+                if not found
+                else f"names {len(found)} places ({', '.join(p['name'] for p in found[:4])})"
+            )
+            raise ApiError(400, "unknown_place", f"{name}={text!r}: {rule}")
+        out.append(found[0]["point"])
+    return out
 
 
 def _fail(as_json: bool, reason: str, detail: str, status: int | None = None) -> NoReturn:

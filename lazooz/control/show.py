@@ -187,3 +187,77 @@ def status(console: Console, s: Json) -> None:
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {k}" for k, n in counts.items()) or "none"
+
+
+def route_plan(console: Console, p: Json) -> None:
+    via = "straight lines" if p["backend"] == "straight" else (p["network"] or p["backend"])
+    line = (
+        f"Route of [bold]{p['length_m'] / 1000:.1f} km[/bold], about "
+        f"{p['duration_s'] / 60:.0f} min ({via}), {len(p['route'])} points"
+    )
+    if p.get("cost_minor") is not None:
+        line += f"; a rider along all of it pays {p['cost_minor'] / 100:.2f}"
+    console.print(line)
+
+
+def places(console: Console, rows: list[Json]) -> None:
+    if not rows:
+        console.print("No such place: give lat,lon, or a name from `lazooz places ''`.")
+        return
+    t = Table(title="Places")
+    for col in ("name", "area", "lat, lon"):
+        t.add_column(col)
+    for p in rows:
+        t.add_row(p["name"], p["area"], f"{p['point'][0]:.6f}, {p['point'][1]:.6f}")
+    console.print(t)
+
+
+def offers(console: Console, rows: list[Json]) -> None:
+    if not rows:
+        console.print("No offers.")
+        return
+    t = Table(title="Your offers")
+    for col in ("offer", "status", "free", "leaving", "detour", "drive"):
+        t.add_column(col)
+    for o in rows:
+        t.add_row(
+            o["offer_id"],
+            o["status"],
+            f"{o['free_seats']}/{o['seats']}",
+            window(o["departure"]),
+            f"{o['max_detour_m']} m / {o['max_detour_s'] // 60} min",
+            f"{o['duration_s'] // 60} min",
+        )
+    console.print(t)
+
+
+def requests(console: Console, rows: list[Json]) -> None:
+    if not rows:
+        console.print("No requests.")
+        return
+    t = Table(title="Your requests")
+    for col in ("request", "status", "seats", "pickup window", "ride"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            r["request_id"], r["status"], str(r["seats"]), window(r["window"]), r["ride_id"] or ""
+        )
+    console.print(t)
+
+
+def history(console: Console, h: Json) -> None:
+    """Offers, requests and rides, newest first, in one table."""
+    rows = [(o["created_ms"], "offer", o["status"], o["offer_id"]) for o in h["offers"]]
+    rows += [(r["created_ms"], "request", r["status"], r["request_id"]) for r in h["requests"]]
+    rows += [
+        (r["pickup_ms"] or 0, f"ride ({r['role']})", r["state"], r["ride_id"]) for r in h["rides"]
+    ]
+    if not rows:
+        console.print("Nothing yet.")
+        return
+    t = Table(title="History, newest first")
+    for col in ("when", "what", "status", "id"):
+        t.add_column(col)
+    for at, what, state, ident in sorted(rows, key=lambda row: -row[0]):
+        t.add_row(when(at) if at else "-", what, state, ident)
+    console.print(t)
