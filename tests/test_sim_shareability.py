@@ -134,3 +134,25 @@ def test_bad_densities_and_delays_are_refused() -> None:
         shareability(city, random.Random(1), (0.0,), (1.0,))
     with pytest.raises(ConfigError, match="delays_min"):
         shareability(city, random.Random(1), (10.0,), (-1.0,))
+
+
+def test_cli_prints_the_table_as_json() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    args = ["shareability", "--size-km", "3", "--densities", "20,40", "--delays", "2,5"]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [(r["trips_per_hour"], r["delay_min"]) for r in rows] == [
+        (20.0, 2.0),
+        (20.0, 5.0),
+        (40.0, 2.0),
+        (40.0, 5.0),
+    ]
+    assert all(0 <= r["shared"] <= 1 for r in rows)
+    bad = CliRunner().invoke(app, ["shareability", "--densities", "many"])
+    assert bad.exit_code == 2
