@@ -170,3 +170,9 @@ def test_cells_give_each_node_its_h3_cell() -> None:
         cells = graph.cells(resolution)
         assert cells.tolist() == [geo.cell_of(graph.point(i), resolution) for i in range(9)]
     assert len(set(graph.cells(9).tolist())) == 9
+
+
+def test_a_name_too_long_for_the_wire_is_refused_when_built() -> None:
+    with pytest.raises(InvalidMessage, match=r"RoadGraph\.attribution=.*at most 64 bytes"):
+        RoadGraph.build([BASE], [], attribution="©" * 33)  # 66 bytes of UTF-8
+    RoadGraph.decode(RoadGraph.build([BASE], [], name="n" * 64).encode())

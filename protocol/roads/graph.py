@@ -18,7 +18,7 @@ import numpy.typing as npt
 import pyproj
 import shapely
 
-from protocol.errors import BadGeometry, LocalError, describe
+from protocol.errors import BadGeometry, InvalidMessage, LocalError, describe
 from protocol.fields import MICRO, GeoPoint
 from protocol.geo import LocalProjection
 
@@ -31,6 +31,8 @@ MAX_NODES = 4_000_000
 MAX_EDGES = 12_000_000
 #: Speeds are whole km/h, stored in one byte.
 MAX_SPEED_KMH = 255
+#: Name and attribution fit the wire's string limit (``protocol.wire``).
+MAX_TEXT_BYTES = 64
 #: Lengths are whole centimetres, stored in 32 bits (up to ~42,949 km per edge).
 MAX_LENGTH_CM = 2**32 - 1
 
@@ -148,6 +150,11 @@ class RoadGraph:
         attribution: str = "",
     ) -> RoadGraph:
         """A graph from columns; edges are sorted, and of a repeated pair the faster kept."""
+        for field, value in (("name", name), ("attribution", attribution)):
+            if len(value.encode()) > MAX_TEXT_BYTES:
+                raise InvalidMessage(
+                    describe(f"RoadGraph.{field}", value, f"must be at most {MAX_TEXT_BYTES} bytes")
+                )
         coords = np.asarray(coords_e6, dtype=np.int64).reshape(-1, 2)
         src, dst, length, speed = (
             np.asarray(a, dtype=np.int64) for a in (src, dst, length_cm, speed_kmh)
