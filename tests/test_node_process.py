@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -105,12 +106,18 @@ class Daemon:
 def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     started: list[Daemon] = []
 
-    def start(name: str, bootstrap: list[str] | None = None, metrics: bool = False) -> Daemon:
+    def start(
+        name: str,
+        bootstrap: list[str] | None = None,
+        metrics: bool = False,
+        listen: str = "/ip4/127.0.0.1/tcp/0",
+    ) -> Daemon:
         data_dir = tmp_path / name
         config = tmp_path / f"{name}.toml"
         lines = [
             "[node]",
             f"bootstrap = {json.dumps(bootstrap or [])}",
+            f"listen = {json.dumps([listen])}",
             "[log]",
             'format = "json"',
             "[metrics]",
@@ -152,6 +159,13 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
         if daemon.process.poll() is None:
             daemon.process.kill()
             daemon.process.wait(timeout=STOP_TIMEOUT_S)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def running_with(data_dir: Path) -> list[int]:
@@ -244,3 +258,28 @@ def test_a_second_daemon_on_the_same_data_dir_is_refused_and_the_first_runs_on(
     assert NodeInfo.read(first.data_dir) == info  # the refused one left node.json alone
     first.process.send_signal(signal.SIGINT)
     assert first.process.wait(timeout=STOP_TIMEOUT_S) == 0
+
+
+def test_a_restarted_node_redials_the_peers_it_knew_without_any_bootstrap(
+    start_daemon: Callable[..., Daemon],
+) -> None:
+    a = start_daemon("a", listen=f"/ip4/127.0.0.1/tcp/{free_port()}")
+    a_info = a.wait_ready()
+    b = start_daemon("b", bootstrap=[a_info.addrs[0]])
+    b.wait_ready()
+    b.wait_logged("peer connected", peer=a_info.peer_id)
+    code, _ = b.terminate()
+    assert code == 0, b.tail()
+
+    # The same member, its configuration now naming no bootstrap peer.
+    again = start_daemon("b")
+    again.wait_ready()
+    ready_at = time.monotonic()
+    again.wait_logged("peer connected", peer=a_info.peer_id)
+    took_s = time.monotonic() - ready_at
+    redialled = again.wait_logged("redialled", peer=a_info.peer_id)
+    assert redialled["attempt"] == 1 and redialled["addr"] == a_info.addrs[0]
+    a.wait_logged("peer connected", peer=again.wait_ready().peer_id)
+    print(f"rejoined {took_s:.2f} s after the ready line")
+    for daemon in (again, a):
+        assert daemon.terminate()[0] == 0, daemon.tail()

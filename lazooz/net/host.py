@@ -29,6 +29,7 @@ from libp2p.custom_types import TProtocol
 from libp2p.exceptions import BaseLibp2pError
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
+from libp2p.peer.peerstore import PeerStoreError
 from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11, PROTOCOL_ID_V12, GossipSub
 from libp2p.pubsub.pubsub import Pubsub
 from libp2p.relay.circuit_v2.dcutr import DCUtRProtocol
@@ -40,7 +41,7 @@ from libp2p.tools.anyio_service import background_trio_service
 
 from lazooz.net.counters import Counters, CountHandler
 from lazooz.net.gossip import Gossip, GossipHandler, Validator
-from lazooz.net.keys import key_pair_of, public_key_of
+from lazooz.net.keys import key_pair_of, peer_id_of, public_key_of
 from lazooz.net.relay import Relay, is_circuit, relay_limits
 from lazooz.net.streams import FrameHandler, Streams, StreamTimeouts
 from protocol.errors import ConfigError, describe
@@ -168,6 +169,20 @@ class NetHost:
         keys = (public_key_of(p) for p in self._connected)
         return sorted(k for k in keys if k is not None)
 
+    def is_connected(self, key: PublicKey) -> bool:
+        """Whether this host has a connection to member ``key`` now."""
+        return bool(self._host.get_network().get_connections(peer_id_of(key)))
+
+    def peer_addrs(self, key: PublicKey) -> list[str]:
+        """Where member ``key`` can be dialled, as far as this host knows, each ending in
+        ``/p2p/<peer id>``: the listen addresses its identify reported, and any it was
+        dialled at. Empty for a member never heard of."""
+        peer = peer_id_of(key)
+        try:
+            return addrs_with_id(self._host.get_peerstore().addrs(peer), peer)
+        except PeerStoreError:
+            return []  # py-libp2p's way of saying it knows no address
+
     @property
     def topics(self) -> frozenset[str]:
         return self._gossip.topics
@@ -281,6 +296,19 @@ class _ConnectionEvents(INotifee):
 
     async def listen_close(self, network: INetwork, multiaddr: multiaddr.Multiaddr) -> None:
         pass
+
+
+def addrs_with_id(addrs: Sequence[multiaddr.Multiaddr], peer: ID) -> list[str]:
+    """``addrs`` as text, each ending in ``/p2p/<peer>`` once, duplicates dropped, in order."""
+    out: list[str] = []
+    suffix = f"/p2p/{peer}"
+    for addr in addrs:
+        text = str(addr)
+        if not text.endswith(suffix):
+            text += suffix
+        if text not in out:
+            out.append(text)
+    return out
 
 
 def parse_multiaddr(text: str, field: str) -> multiaddr.Multiaddr:

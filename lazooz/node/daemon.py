@@ -19,6 +19,7 @@ key or store problem, named in the log); 1 if it failed while running.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -34,14 +35,17 @@ import trio
 
 from lazooz import keyfile
 from lazooz.config import Config
-from lazooz.net import NetConfig, open_host
+from lazooz.net import Handlers, NetConfig, open_host, public_key_of
+from lazooz.net.host import parse_peer_addr
 from lazooz.node import logs
 from lazooz.node.handle import DaemonHandle
 from lazooz.node.metrics import MetricsServer, NodeMetrics, serve
 from lazooz.node.ready import ready_line
+from lazooz.node.rejoin import Rejoin
 from lazooz.node.runtime import Node
 from lazooz.store import DB_NAME, Store
 from protocol.errors import ConfigError, LazoozError, describe
+from protocol.fields import PublicKey
 
 if TYPE_CHECKING:
     # libp2p's dependency trio-typing installs trio-stubs, older than trio 0.35,
@@ -95,7 +99,34 @@ def net_config(config: Config) -> NetConfig:
         listen=tuple(config.node.listen),
         bootstrap=tuple(config.node.bootstrap),
         heartbeat_s=config.gossip.heartbeat_s,
+        relays=tuple(config.net.relays),
+        relay_hop=config.net.relay_hop,
     )
+
+
+def _bootstrap_keys(config: Config) -> list[PublicKey]:
+    """The members ``node.bootstrap`` names (the host dials those itself)."""
+    keys = []
+    for i, addr in enumerate(config.node.bootstrap):
+        key = public_key_of(parse_peer_addr(addr, f"node.bootstrap[{i}]").peer_id)
+        if key is not None:
+            keys.append(key)
+    return keys
+
+
+def _noting(handlers: Handlers, rejoin: Rejoin) -> Handlers:
+    """``handlers``, also telling ``rejoin`` of every connection and disconnection."""
+    connected, disconnected = handlers.connected, handlers.disconnected
+
+    def on_connected(key: PublicKey) -> None:
+        connected(key)
+        rejoin.seen(key)
+
+    def on_disconnected(key: PublicKey) -> None:
+        disconnected(key)
+        rejoin.seen(key)
+
+    return dataclasses.replace(handlers, connected=on_connected, disconnected=on_disconnected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,15 +229,18 @@ async def _serve(
         )
         metrics = NodeMetrics()
         node = Node(peer, store, metrics=metrics)
+        rejoin = Rejoin(store, identity.public_key)
         if config.metrics.enabled:
             metrics_server = await trio.to_thread.run_sync(
                 serve, metrics, config.metrics.host, config.metrics.port
             )
         async with (
-            open_host(identity, net_config(config), node.handlers()) as net,
+            open_host(identity, net_config(config), _noting(node.handlers(), rejoin)) as net,
             trio.open_nursery() as nursery,
         ):
             await nursery.start(node.run, net)
+            skip = _bootstrap_keys(config)
+            await nursery.start(rejoin.run, net, skip, config.net.redial)
             progress.running = True
             running = Running(
                 config=config,
@@ -236,6 +270,7 @@ async def _serve(
             if announce is not None:
                 announce(info)
             await stop.wait()
+            rejoin.stop()
             node.stop()
     finally:
         _remove_node_file(data_dir)
