@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from protocol import geo
 from protocol.fields import CostShare, GeoPoint, Polyline, TimeWindow
 from protocol.identity import Identity
 from protocol.peer.actions import Action
@@ -143,6 +144,13 @@ class DriverLog:
     honest: bool = True
 
 
+def area_home(point: GeoPoint) -> GeoPoint:
+    """The ``home`` a member's Peer is built with: the centre of its area (the res-5
+    topic cell of ``point``), not its door — the Peer needs only the area, and
+    members of one area then share one map projection (built once, cached)."""
+    return geo.cell_center(geo.topic_cell(point))
+
+
 def rel(world: World, at_ms: int | None) -> int | None:
     return None if at_ms is None else at_ms - world.engine.start_ms
 
@@ -192,7 +200,7 @@ class Rider(Member):
         log: RiderLog,
         churns: bool = False,
     ) -> None:
-        super().__init__(world, name, identity, log.origin, params, seed, churns)
+        super().__init__(world, name, identity, area_home(log.origin), params, seed, churns)
         self.policy = policy
         self.log = log
         self.request_id: bytes | None = None
@@ -339,7 +347,7 @@ class Driver(Member):
         log: DriverLog,
         churns: bool = False,
     ) -> None:
-        super().__init__(world, name, identity, log.origin, params, seed, churns)
+        super().__init__(world, name, identity, area_home(log.origin), params, seed, churns)
         self.policy = policy
         self.log = log
         self.route: RouteLike | None = None
