@@ -1,4 +1,4 @@
-"""The simulated network executing real Peers' actions: gossip, loss, partitions, churn, restarts."""
+"""The simulated network running real Peers: gossip, loss, partitions, churn, restarts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from protocol.peer.actions import Action
 from protocol.peer.notices import CandidatesFound, Notification
 from protocol.peer.params import MINUTE_MS, PeerParams
 from sim.engine import Engine
-from sim.network import Churn, Host, Network, NetParams, Partition
+from sim.network import Churn, Host, NetParams, Network, Partition
 from tests.strategies import NOW_MS
 from tests.test_peer_net import COST, DEPARTURE, DRIVE, RIDE_WINDOW, TEL_AVIV
 
@@ -26,8 +26,8 @@ class Heard:
         self.notes.append(event)
 
 
-def network(params: NetParams = NetParams(), seed: int = 1) -> Network:
-    return Network(Engine(NOW_MS), params, seed)
+def network(params: NetParams | None = None, seed: int = 1) -> Network:
+    return Network(Engine(NOW_MS), params or NetParams(), seed)
 
 
 def join(net: Network, n: int, listener: Heard | None = None) -> Host:

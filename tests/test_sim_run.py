@@ -52,7 +52,7 @@ def test_checking_each_signature_once_changes_nothing_but_time(
 
 
 def test_riders_are_matched_picked_up_and_receipts_co_signed(first: tuple[Model, Results]) -> None:
-    model, results = first
+    _, results = first
     m = results.metrics
     req = m["requests"]
     assert req["requested"] > 0
