@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 RUN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck contracts pytest test-slow bench clean
+.PHONY: demo test lint typecheck contracts pytest test-slow bench clean browser
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,11 +32,18 @@ typecheck: $(VENV)/.synced
 contracts: $(VENV)/.synced
 	$(RUN)/lint-imports
 
-pytest: $(VENV)/.synced
+pytest: $(VENV)/.synced browser
 	$(RUN)/pytest -q -m "not slow"
 
-test-slow: $(VENV)/.synced
+test-slow: $(VENV)/.synced browser
 	$(RUN)/pytest -q -m slow
+
+# The web UI's browser tests (tests/browser) drive Debian's chromium through Playwright.
+# Installed here when missing and we are root; otherwise those tests skip, saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& { apt-get update -q && apt-get install -y -q chromium; } \
+		|| echo "make browser: chromium is missing and cannot be installed here (needs apt-get as root); the browser tests will skip"; }
 
 bench: $(VENV)/.synced
 	$(RUN)/python -m bench
