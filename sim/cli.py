@@ -162,6 +162,7 @@ def run_scenario(
 
     from sim import run as sim_run
     from sim import scenario as sim_scenario
+    from sim.report import write_report
 
     try:
         loaded = sim_scenario.load(scenario)
@@ -189,6 +190,7 @@ def run_scenario(
         except ConfigError as exc:
             raise typer.BadParameter(str(exc), param_hint="SCENARIO") from None
     sim_run.write(results, target)
+    write_report(target, loaded)
     m, t = results.metrics, results.timing
     req = m["requests"]
     console.print(
