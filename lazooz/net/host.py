@@ -40,6 +40,7 @@ from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.tools.anyio_service import background_trio_service
 
 from lazooz.net.counters import Counters, CountHandler
+from lazooz.net.discovery import Discovery
 from lazooz.net.gossip import Gossip, GossipHandler, Validator
 from lazooz.net.keys import key_pair_of, peer_id_of, public_key_of
 from lazooz.net.relay import Relay, is_circuit, relay_limits
@@ -102,6 +103,9 @@ class NetConfig:
     #: Try to replace relayed connections by direct ones (DCUtR hole punching;
     #: README: works on loopback, untried through real NATs).
     hole_punch: bool = False
+    #: Find members' addresses through connected peers (Kademlia peer routing)
+    #: when a stream must be opened to a member without a connection.
+    discovery: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,9 @@ class Handlers:
     connected: PeerHandler = _ignore_peer
     #: The last connection to a member closed.
     disconnected: PeerHandler = _ignore_peer
+    #: A connected member's identify exchange is done: ``NetHost.peer_addrs``
+    #: now holds the addresses it listens on.
+    identified: PeerHandler = _ignore_peer
     #: A counter of ``NetHost.counters`` went up by one (for the node's metrics).
     count: CountHandler = _ignore_count
 
@@ -133,8 +140,10 @@ class NetHost:
         relay: Relay,
         config: NetConfig,
         counters: Counters,
+        discovery: Discovery | None = None,
     ) -> None:
         self._host = host
+        self._discovery = discovery
         self._gossip = gossip
         self._streams = streams
         self._relay = relay
@@ -248,10 +257,45 @@ class NetHost:
                     await self._dial(info)
             await trio.sleep(self._config.redial_s)
 
+    def routing_table_size(self) -> int:
+        """Peers in the discovery routing table (0 with discovery off)."""
+        return 0 if self._discovery is None else self._discovery.size()
+
+    async def _identified(self, peer: ID, handlers: Handlers) -> None:
+        """Once ``peer``'s identify is done: route it, and tell the node."""
+        await self._identify(peer)
+        if self._discovery is not None:
+            await self._discovery.add(peer)
+        key = public_key_of(peer)
+        if key is not None and peer in self._connected:
+            handlers.identified(key)
+
+    async def _identify(self, peer: ID) -> None:
+        """Make sure ``peer``'s identify ran (its addresses and protocols are in the peerstore).
+
+        py-libp2p runs identify on every new connection but signals no end to it:
+        when the peerstore holds no protocols for ``peer`` yet, run it again here
+        and wait (``BasicHost._identify_peer``, private in 0.8.1).
+        """
+        try:
+            if self._host.get_peerstore().get_protocols(peer):
+                return
+        except PeerStoreError:
+            pass  # not even in the peerstore yet
+        identify = getattr(self._host, "_identify_peer", None)
+        if identify is None:
+            return
+        with trio.move_on_after(self._config.dial_timeout_s):
+            try:
+                await identify(peer, reason="lazooz")
+            except (BaseLibp2pError, OSError) as exc:
+                log.info("identify failed", peer=str(peer), error=repr(exc))
+
     async def _track_connections(
         self,
         events: trio.MemoryReceiveChannel[tuple[bool, ID]],
         handlers: Handlers,
+        nursery: trio.Nursery,
     ) -> None:
         network = self._host.get_network()
         async for opened, peer in events:
@@ -259,6 +303,7 @@ class NetHost:
             key = public_key_of(peer)
             if opened and peer not in self._connected:
                 self._connected.add(peer)
+                nursery.start_soon(self._identified, peer, handlers)
                 if key is not None:
                     handlers.connected(key)
             elif not opened and peer in self._connected and not network.get_connections(peer):
@@ -379,14 +424,21 @@ async def open_host(
     pubsub = Pubsub(host, router, strict_signing=True)
     counters = Counters(handlers.count)
     gossip = Gossip(pubsub, router, handlers.validate, handlers.gossip, counters.add)
-    streams = Streams(host, handlers.frame, config.streams, counters.add)
+    discovery = Discovery(host, counters.add, config.dial_timeout_s) if config.discovery else None
+    streams = Streams(
+        host,
+        handlers.frame,
+        config.streams,
+        counters.add,
+        locate=None if discovery is None else discovery.locate,
+    )
     relay = Relay(
         host,
         hop=config.relay_hop,
         limits=relay_limits(config.relay_max_reservations, config.relay_max_circuits),
         count=counters.add,
     )
-    net = NetHost(host, gossip, streams, relay, config, counters)
+    net = NetHost(host, gossip, streams, relay, config, counters, discovery)
     events_in, events_out = trio.open_memory_channel[tuple[bool, ID]](math.inf)
     host.get_network().register_notifee(_ConnectionEvents(events_in))
 
@@ -399,12 +451,14 @@ async def open_host(
     ):
         if config.hole_punch:
             await optional.enter_async_context(background_trio_service(DCUtRProtocol(host)))
+        if discovery is not None:
+            await optional.enter_async_context(background_trio_service(discovery.dht))
         try:
             await pubsub.wait_until_ready()
             async with trio.open_nursery() as nursery:
                 gossip.start(nursery)
                 streams.start(nursery)
-                nursery.start_soon(net._track_connections, events_out, handlers)
+                nursery.start_soon(net._track_connections, events_out, handlers, nursery)
                 if bootstrap:
                     nursery.start_soon(net._keep_bootstrap, bootstrap)
                 if relays:

@@ -30,6 +30,8 @@ from protocol.peer.actions import Channel
 log = structlog.get_logger(__name__)
 
 FrameHandler = Callable[[PublicKey, Channel, bytes], None]
+#: Finds a peer's addresses (into the peerstore) before a dial; whether it found any.
+Locate = Callable[[ID], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +67,10 @@ class Streams:
         on_frame: FrameHandler,
         timeouts: StreamTimeouts,
         count: CountHandler,
+        locate: Locate | None = None,
     ) -> None:
         self._host = host
+        self._locate = locate
         self._on_frame = on_frame
         self._timeouts = timeouts
         self._count = count
@@ -111,6 +115,9 @@ class Streams:
             if lock is not None and not lock.locked():
                 del self._open_locks[peer, channel]
 
+    def _connected(self, peer: ID) -> bool:
+        return bool(self._host.get_network().get_connections(peer))
+
     def _newest(self, peer: ID, channel: Channel) -> _Stream | None:
         streams = self._open.get((peer, channel))
         return streams[-1] if streams else None
@@ -126,6 +133,8 @@ class Streams:
             stream: INetStream | None = None
             with trio.move_on_after(self._timeouts.open_s):
                 try:
+                    if self._locate is not None and not self._connected(peer):
+                        await self._locate(peer)
                     stream = await self._host.new_stream(peer, [spec.protocol])
                 except (BaseLibp2pError, OSError) as exc:
                     self._count(spec.channel, "open_failed")

@@ -101,6 +101,7 @@ def net_config(config: Config) -> NetConfig:
         heartbeat_s=config.gossip.heartbeat_s,
         relays=tuple(config.net.relays),
         relay_hop=config.net.relay_hop,
+        discovery=config.net.discovery == "dht",
     )
 
 
@@ -115,18 +116,14 @@ def _bootstrap_keys(config: Config) -> list[PublicKey]:
 
 
 def _noting(handlers: Handlers, rejoin: Rejoin) -> Handlers:
-    """``handlers``, also telling ``rejoin`` of every connection and disconnection."""
-    connected, disconnected = handlers.connected, handlers.disconnected
-
-    def on_connected(key: PublicKey) -> None:
-        connected(key)
-        rejoin.seen(key)
+    """``handlers``, also telling ``rejoin`` of every member identified and disconnected."""
+    disconnected = handlers.disconnected
 
     def on_disconnected(key: PublicKey) -> None:
         disconnected(key)
         rejoin.seen(key)
 
-    return dataclasses.replace(handlers, connected=on_connected, disconnected=on_disconnected)
+    return dataclasses.replace(handlers, identified=rejoin.seen, disconnected=on_disconnected)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,16 +2,17 @@
 
 Each member this node connects to (either side dialling) is noted in the
 store (``Store.note_peers``: peer id, the addresses the host learnt for it,
-when) — again when it disconnects, so ``last_seen_ms`` is the end of the
-last connection. At start, ``redial`` dials the ``limit`` most recently seen
-(``net.redial`` in the configuration), all at once, each with its own
-backoff: tries at 0, 1, 2, 4, 8, 16 and 30 s after start, each trying every
-address remembered, until one connects or the tries run out. A node whose
+when) once its identify exchange is done, and again when it disconnects, so
+``last_seen_ms`` is the end of the last connection. At start, ``redial``
+dials the ``limit`` most recently seen (``net.redial`` in the
+configuration), all at once, each with its own backoff: tries at 0, 1, 2, 4,
+8, 16 and 30 s after start, each trying every address remembered, until one
+connects or the tries run out. A node whose
 bootstrap configuration is empty thus rejoins the members it last knew
 (docs/node.md, "Rejoining and finding members").
 
-The store is called in worker threads; a store failure here is logged and
-counted, never fatal: remembering peers is a convenience, not a promise.
+The store is called in worker threads; a store failure here is logged,
+never fatal: remembering peers is a convenience, not a promise.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class Rejoin:
     # -- the host's side (called from its tasks: must not block)
 
     def seen(self, key: PublicKey) -> None:
-        """A member connected or disconnected: note its addresses now."""
+        """A member was identified or disconnected: note its addresses now."""
         with contextlib.suppress(trio.ClosedResourceError):
             self._notes_in.send_nowait(key)
 
