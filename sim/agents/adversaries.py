@@ -220,14 +220,19 @@ class Ring:
         w.engine.after(self.policy.every_ms, self._fake_ride)
         rider = self.riders[self._turn % len(self.riders)]
         self._turn += 1
-        for _ in range(20):
+        for _ in range(50):
             a, b = self.rng.sample(self.places, 2)
             route = w.router.route(a, b)
-            if route is not None and route.length_m > 3_000 and len(route.points) >= 6:
-                break
+            if route is not None and route.length_m > 4_000 and len(route.points) >= 10:
+                points = route.points[:1000]
+                # The accomplice's ends: well inside the route (past the privacy cut
+                # of up to 600 m at each end) and in different cells.
+                n = len(points)
+                pickup, dropoff = points[n // 5], points[n * 4 // 5]
+                if geo.cell_of(pickup) != geo.cell_of(dropoff):
+                    break
         else:
             return
-        points = route.points[:1000]
         offer_id = self.driver.create(
             "ring_offer",
             lambda p: p.offer(
@@ -245,8 +250,6 @@ class Ring:
         if offer_id is None:
             return
         self.log.started += 1
-        n = len(points)
-        pickup, dropoff = points[n * 2 // 5], points[n * 3 // 5]
         rider.want(offer_id, pickup, dropoff)
 
 
