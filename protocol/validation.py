@@ -29,7 +29,7 @@ from protocol.errors import (
     Replayed,
     describe,
 )
-from protocol.fields import MICRO, MessageId, Polyline, TimeWindow
+from protocol.fields import MICRO, CostShare, H3Cell, MessageId, Polyline, TimeWindow
 from protocol.messages import KINDS, GossipMessage, RideOffer, RideRequest
 from protocol.opening import open_signed
 
@@ -185,18 +185,10 @@ def check_semantics(message: GossipMessage, policy: ValidationPolicy = DEFAULT_P
 def _check_offer(m: RideOffer, p: ValidationPolicy) -> None:
     _check_common("RideOffer", m.seq, m.created_ms, m.expires_ms, m.seats, p)
     _check_window("RideOffer.departure", m.departure, m.created_ms, p)
-    _range("RideOffer.max_detour_m", m.max_detour_m, 0, p.max_detour_m)
-    _range("RideOffer.max_detour_s", m.max_detour_s, 0, p.max_detour_s)
-    _range("RideOffer.duration_s", m.duration_s, 1, p.max_window_ms // 1000)
-    currency = m.cost.currency
-    if not (
-        len(currency) == 3 and currency.isascii() and currency.isalpha() and currency.isupper()
-    ):
-        raise InvalidMessage(
-            describe("RideOffer.cost.currency", m.cost.currency, "must be ISO 4217")
-        )
-    _range("RideOffer.cost.base_minor", m.cost.base_minor, 0, p.max_cost_minor)
-    _range("RideOffer.cost.per_km_minor", m.cost.per_km_minor, 0, p.max_cost_minor)
+    check_range("RideOffer.max_detour_m", m.max_detour_m, 0, p.max_detour_m)
+    check_range("RideOffer.max_detour_s", m.max_detour_s, 0, p.max_detour_s)
+    check_range("RideOffer.duration_s", m.duration_s, 1, p.max_window_ms // 1000)
+    check_cost("RideOffer.cost", m.cost, p)
     length_m = check_route("RideOffer.route", m.route, p)
     speed_kmh = length_m / m.duration_s * 3.6
     if speed_kmh > p.max_speed_kmh:
@@ -212,16 +204,26 @@ def _check_offer(m: RideOffer, p: ValidationPolicy) -> None:
 def _check_request(m: RideRequest, p: ValidationPolicy) -> None:
     _check_common("RideRequest", m.seq, m.created_ms, m.expires_ms, m.seats, p)
     _check_window("RideRequest.window", m.window, m.created_ms, p)
-    _range("RideRequest.max_walk_m", m.max_walk_m, 0, p.max_walk_m)
+    check_range("RideRequest.max_walk_m", m.max_walk_m, 0, p.max_walk_m)
+    check_cells("RideRequest", m.pickup_cell, m.dropoff_cell, p)
+
+
+def check_cells(
+    name: str, pickup: H3Cell, dropoff: H3Cell, p: ValidationPolicy = DEFAULT_POLICY
+) -> None:
+    """Both valid H3 cells, of one resolution a request may use (SPEC §4.2).
+
+    A request's cells and a ride proposal's (protocol.ride.validation) obey the same rule.
+    """
     resolutions = []
-    for name, cell in (("pickup_cell", m.pickup_cell), ("dropoff_cell", m.dropoff_cell)):
+    for field_name, cell in (("pickup_cell", pickup), ("dropoff_cell", dropoff)):
         if not geo.is_cell(cell):
-            raise BadGeometry(describe(f"RideRequest.{name}", cell, "not a valid H3 cell"))
+            raise BadGeometry(describe(f"{name}.{field_name}", cell, "not a valid H3 cell"))
         res = geo.cell_resolution(cell)
         if not p.min_cell_resolution <= res <= p.max_cell_resolution:
             raise InvalidMessage(
                 describe(
-                    f"RideRequest.{name}",
+                    f"{name}.{field_name}",
                     f"<res {res}>",
                     f"resolution must be {p.min_cell_resolution}..{p.max_cell_resolution}",
                 )
@@ -229,8 +231,17 @@ def _check_request(m: RideRequest, p: ValidationPolicy) -> None:
         resolutions.append(res)
     if resolutions[0] != resolutions[1]:
         raise InvalidMessage(
-            describe("RideRequest.dropoff_cell", f"<res {resolutions[1]}>", "must match pickup's")
+            describe(f"{name}.dropoff_cell", f"<res {resolutions[1]}>", "must match pickup's")
         )
+
+
+def check_cost(field_name: str, cost: CostShare, p: ValidationPolicy = DEFAULT_POLICY) -> None:
+    """An ISO 4217 currency and amounts within the policy (an offer's, a proposal's cost)."""
+    c = cost.currency
+    if not (len(c) == 3 and c.isascii() and c.isalpha() and c.isupper()):
+        raise InvalidMessage(describe(f"{field_name}.currency", c, "must be ISO 4217"))
+    check_range(f"{field_name}.base_minor", cost.base_minor, 0, p.max_cost_minor)
+    check_range(f"{field_name}.per_km_minor", cost.per_km_minor, 0, p.max_cost_minor)
 
 
 def check_route(field_name: str, route: Polyline, p: ValidationPolicy = DEFAULT_POLICY) -> float:
@@ -239,7 +250,7 @@ def check_route(field_name: str, route: Polyline, p: ValidationPolicy = DEFAULT_
     Lengths here are spherical and bit-exact (SPEC §5.7), so every peer draws
     the limits' edges in the same place; cost and matching use geodesics.
     """
-    _range(f"{field_name}.vertices", len(route), p.min_route_vertices, p.max_route_vertices)
+    check_range(f"{field_name}.vertices", len(route), p.min_route_vertices, p.max_route_vertices)
     # int64 first: abs() of int32 -2**31 overflows to a negative number.
     coords = route.coords_e6().astype(np.int64)
     off = np.abs(coords) > _ON_EARTH_E6
@@ -282,8 +293,8 @@ _ON_EARTH_E6 = np.array([90 * MICRO, 180 * MICRO], dtype=np.int64)
 def _check_common(
     name: str, seq: int, created_ms: int, expires_ms: int, seats: int, p: ValidationPolicy
 ) -> None:
-    _range(f"{name}.seq", seq, 0, 2**63 - 1)
-    _range(f"{name}.created_ms", created_ms, 0, 2**63 - 1)
+    check_range(f"{name}.seq", seq, 0, 2**63 - 1)
+    check_range(f"{name}.created_ms", created_ms, 0, 2**63 - 1)
     lifetime = expires_ms - created_ms
     if not 0 < lifetime <= p.max_lifetime_ms:
         raise InvalidMessage(
@@ -293,12 +304,13 @@ def _check_common(
                 f"must be 1..{p.max_lifetime_ms} ms after created_ms",
             )
         )
-    _range(f"{name}.seats", seats, 1, p.max_seats)
+    check_range(f"{name}.seats", seats, 1, p.max_seats)
 
 
-def _check_window(
-    field_name: str, window: TimeWindow, created_ms: int, p: ValidationPolicy
+def check_window_length(
+    field_name: str, window: TimeWindow, p: ValidationPolicy = DEFAULT_POLICY
 ) -> None:
+    """A window that runs forward, at most ``p.max_window_ms`` long."""
     if not 0 <= window.length_ms <= p.max_window_ms:
         raise InvalidMessage(
             describe(
@@ -307,12 +319,19 @@ def _check_window(
                 f"must run forward, at most {p.max_window_ms} ms",
             )
         )
+
+
+def _check_window(
+    field_name: str, window: TimeWindow, created_ms: int, p: ValidationPolicy
+) -> None:
+    check_window_length(field_name, window, p)
     if window.end_ms < created_ms:
         raise InvalidMessage(
             describe(f"{field_name}.end_ms", window.end_ms, "ends before the message was created")
         )
 
 
-def _range(field_name: str, value: int, lo: int, hi: int) -> None:
+def check_range(field_name: str, value: int, lo: int, hi: int) -> None:
+    """``lo <= value <= hi``, or ``InvalidMessage`` naming the field."""
     if not lo <= value <= hi:
         raise InvalidMessage(describe(field_name, value, f"must be {lo}..{hi}"))

@@ -13,16 +13,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lazooz.node.broadcast import Broadcast
     from lazooz.node.clock import WallClock
+    from lazooz.node.contracts import NodeLimits, NodeStopped
     from lazooz.node.metrics import NodeMetrics
     from lazooz.node.outbox import OutboxLimits
-    from lazooz.node.runtime import Node, NodeLimits, NodeStopped
+    from lazooz.node.runtime import Node
 
 _WHERE = {
     "Broadcast": "lazooz.node.broadcast",
     "Node": "lazooz.node.runtime",
-    "NodeLimits": "lazooz.node.runtime",
+    "NodeLimits": "lazooz.node.contracts",
     "NodeMetrics": "lazooz.node.metrics",
-    "NodeStopped": "lazooz.node.runtime",
+    "NodeStopped": "lazooz.node.contracts",
     "OutboxLimits": "lazooz.node.outbox",
     "WallClock": "lazooz.node.clock",
 }

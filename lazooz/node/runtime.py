@@ -3,8 +3,8 @@
 One task owns the Peer (docs/peer.md §11.14). Every input — gossip
 delivered, a stream frame, a connection, a timer, a user command — goes into
 one queue, stamped with the node's clock as it arrives, and that task takes
-them one at a time: it calls the Peer, then executes the actions returned in
-order (§11.4):
+them one at a time: it calls the Peer, then has ``executor`` carry out the
+actions returned, in order (§11.4):
 
 - each run of consecutive ``Persist`` actions is one ``Store.apply`` in a
   worker thread, awaited before the next action, so nothing the Peer shows
@@ -23,18 +23,16 @@ The host's gossip validator calls ``Peer.validate_gossip`` directly, outside
 the queue: libp2p runs validators synchronously in trio's one thread, so the
 call cannot interleave with another Peer call, and it returns a verdict, not
 actions, so it cannot break the order of any input's actions (§11.1, §11.7).
-The node makes no protocol decision.
+The node makes no protocol decision. Its parts: ``contracts`` (what it needs
+of host and store, its limits), ``executor``, ``outbox``, ``timers``,
+``broadcast``, ``loggable``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import enum
-import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, final, overload
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, final, overload
 
 import structlog
 import trio
@@ -43,35 +41,22 @@ from lazooz.net.host import Handlers
 from lazooz.net.keys import peer_id_of
 from lazooz.node.broadcast import Broadcast
 from lazooz.node.clock import WallClock
+from lazooz.node.contracts import Call, Durable, Net, NodeLimits, NodeStopped
+from lazooz.node.executor import Executor, Outbox
+from lazooz.node.loggable import loggable
 from lazooz.node.metrics import NodeMetrics
-from lazooz.node.outbox import OutboxLimits, Publisher, Sender
 from lazooz.node.timers import Timers
 from protocol.errors import LocalError, describe
 from protocol.fields import PublicKey
 from protocol.identity import member_id
 from protocol.peer.actions import (
     Action,
-    CancelTimer,
     Channel,
-    Notify,
-    Persist,
-    Publish,
-    Send,
-    SetTimer,
-    Subscribe,
     TimerKey,
-    Unsubscribe,
 )
 from protocol.peer.core import LEDGER_TOPIC
 from protocol.peer.events import Event, GossipReceived, PeerConnected, StreamReceived, TimerFired
 from protocol.peer.gossip import Rejected
-from protocol.peer.notices import (
-    CandidatesFound,
-    InputRejected,
-    Notification,
-    ReceiptRecorded,
-    RideUpdated,
-)
 from protocol.peer.peer import Peer
 
 if TYPE_CHECKING:
@@ -79,72 +64,14 @@ if TYPE_CHECKING:
     # which mypy reads instead of trio's own types; they name it here.
     from trio_typing import TaskStatus
 
+__all__ = ["Durable", "Net", "Node", "NodeLimits", "NodeStopped", "loggable"]
+
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
 
-class NodeStopped(LocalError):
-    """The node is stopping or stopped: it takes no more commands."""
-
-    reason = "node_stopped"
-
-
-class Net(Protocol):
-    """What the Node needs of the host (``lazooz.net.NetHost`` has it)."""
-
-    async def subscribe(self, topic: str) -> None: ...
-    async def unsubscribe(self, topic: str) -> None: ...
-    async def publish(self, topic: str, data: bytes, timeout_s: float | None = None) -> bool: ...
-    async def send(self, to: PublicKey, channel: Channel, data: bytes) -> bool: ...
-
-
-class Durable(Protocol):
-    """Where the Node makes ``Persist`` batches durable (``lazooz.store.Store`` is one)."""
-
-    def apply(self, persists: Iterable[Persist]) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class NodeLimits:
-    """Queue sizes and grace periods of the Node."""
-
-    #: Inputs waiting for the Peer; network inputs beyond it are dropped (counted).
-    inputs: int = 4096
-    #: Gossip delivered and not yet handled, beyond which the validator refuses
-    #: new messages. Keep it well under ``PeerParams.max_validated`` (1 024):
-    #: the Peer forgets what it validated beyond that, and would then take
-    #: the late delivery for a replay.
-    gossip_backlog: int = 512
-    outbox: OutboxLimits = field(default_factory=OutboxLimits)
-    #: At stop, how long queued publications and frames may still take to go out.
-    flush_s: float = 2.0
-
-
-class _Call(Generic[T]):
-    """A user command or query waiting in the Peer's queue, and its answer."""
-
-    __slots__ = ("done", "error", "fn", "now_ms", "takes_actions", "value")
-
-    def __init__(self, fn: Callable[..., Any], now_ms: int, takes_actions: bool) -> None:
-        self.fn = fn
-        self.now_ms = now_ms
-        self.takes_actions = takes_actions
-        self.done = trio.Event()
-        self.value: T | None = None
-        self.error: BaseException | None = None
-
-    def fail(self, error: BaseException) -> None:
-        self.error = error
-        self.done.set()
-
-    def answer(self) -> T:
-        if self.error is not None:
-            raise self.error
-        return self.value  # type: ignore[return-value]
-
-
-_Input = Event | _Call[Any]
+_Input = Event | Call[Any]
 
 
 @final
@@ -176,9 +103,7 @@ class Node:
         self._connected: set[PublicKey] = set()
         #: Set (and replaced) whenever a member connects or disconnects.
         self._peers_changed = trio.Event()
-        self._net: Net | None = None
-        self._publisher: Publisher | None = None
-        self._sender: Sender | None = None
+        self._executor: Executor | None = None
         self._stopping = False
         self._started = trio.Event()
         self._stopped = trio.Event()
@@ -289,16 +214,16 @@ class Node:
         action has been executed (persisted, queued to send). A ``LocalError``
         the Peer raises (a bad command) is raised here, and changed nothing.
         """
-        return await self._submit(_Call[Any](fn, self.clock.now_ms(), takes_actions=True))
+        return await self._submit(Call[Any](fn, self.clock.now_ms(), takes_actions=True))
 
     async def query(self, fn: Callable[[Peer], T]) -> T:
         """Run ``fn(peer)`` (a read: ``rides()``, ``candidates(...)``...) in the Peer's task.
 
         Its answer reflects every input handled before it, with their actions executed.
         """
-        return await self._submit(_Call[T](fn, self.clock.now_ms(), takes_actions=False))
+        return await self._submit(Call[T](fn, self.clock.now_ms(), takes_actions=False))
 
-    async def _submit(self, call: _Call[T]) -> T:
+    async def _submit(self, call: Call[T]) -> T:
         try:
             await self._inputs_in.send(call)
         except trio.ClosedResourceError:
@@ -323,13 +248,16 @@ class Node:
             raise NodeStopped(describe("node", member_id(self.public_key), "runs only once"))
         try:
             async with trio.open_nursery() as nursery:
-                limits = self.limits.outbox
-                self._publisher = Publisher(
-                    net, nursery, limits, self._dropped, self._sent, self._publishing
+                self._executor = Executor(
+                    self.peer,
+                    self.store,
+                    self.metrics,
+                    self._timers,
+                    self.notifications,
+                    net,
+                    Outbox.open(net, nursery, self.limits.outbox, self.metrics, self._publishing),
                 )
-                self._sender = Sender(net, nursery, limits, self._dropped, self._sent)
                 nursery.start_soon(self._timers.run, self._fire)
-                self._net = net
                 await self._execute(self.peer.start(self.clock.now_ms()))
                 self.metrics.set_rides(self.peer.rides())
                 self.metrics.set_rejected(self.peer.rejected())
@@ -349,11 +277,11 @@ class Node:
     async def _loop(self) -> None:
         async for item in self._inputs_out:
             if self._stopping:
-                if isinstance(item, _Call):
+                if isinstance(item, Call):
                     item.fail(NodeStopped(describe("node", self.peer.member_id, "is stopping")))
                 continue  # network input after stop: dropped, as a crash would
             self.metrics.input_queue.set(self._inputs_out.statistics().current_buffer_used)
-            if isinstance(item, _Call):
+            if isinstance(item, Call):
                 await self._call(item)
             else:
                 if isinstance(item, GossipReceived):
@@ -362,7 +290,7 @@ class Node:
                 if _moves_sync(item):
                     self.metrics.set_sync(self.peer.sync_behind())
 
-    async def _call(self, call: _Call[Any]) -> None:
+    async def _call(self, call: Call[Any]) -> None:
         try:
             result = call.fn(self.peer, call.now_ms) if call.takes_actions else call.fn(self.peer)
         except LocalError as exc:
@@ -392,93 +320,17 @@ class Node:
                 item = self._inputs_out.receive_nowait()
             except (trio.WouldBlock, trio.EndOfChannel):
                 return
-            if isinstance(item, _Call):
+            if isinstance(item, Call):
                 item.fail(NodeStopped(describe("node", self.peer.member_id, "stopped")))
 
     async def _flush(self) -> None:
         """Give queued publications and frames ``flush_s`` to go out."""
-        assert self._publisher is not None and self._sender is not None
-        with trio.move_on_after(self.limits.flush_s):
-            await self._publisher.wait_sent()
-            await self._sender.wait_sent()
-        if self._pending():
-            log.info("stopping with unsent messages", pending=self._pending())
-
-    def _pending(self) -> int:
-        assert self._publisher is not None and self._sender is not None
-        return self._publisher.pending() + self._sender.pending()
-
-    # -- executing actions
+        assert self._executor is not None
+        await self._executor.flush(self.limits.flush_s)
 
     async def _execute(self, actions: list[Action]) -> None:
-        batch: list[Persist] = []
-        rides_changed = rejected = False
-        for action in actions:
-            if isinstance(action, Persist):
-                batch.append(action)
-                rides_changed = rides_changed or action.kind == "ride"
-                continue
-            if batch:
-                await self._persist(batch)
-                batch = []
-            if isinstance(action, Notify):
-                rejected = rejected or isinstance(action.event, InputRejected)
-            await self._do(action)
-        if batch:
-            await self._persist(batch)
-        if rides_changed:
-            self.metrics.set_rides(self.peer.rides())
-        if rejected:
-            self.metrics.set_rejected(self.peer.rejected())
-        self.metrics.timers.set(len(self._timers))
-
-    async def _persist(self, batch: list[Persist]) -> None:
-        started = time.perf_counter()
-        # Not cancellable: a batch once begun is finished, and the next action
-        # waits for it (§11.4). A StoreError stops the node: going on would
-        # show others what may not be on disk.
-        await trio.to_thread.run_sync(self.store.apply, batch)
-        self.metrics.store_batch_seconds.observe(time.perf_counter() - started)
-
-    async def _do(self, action: Action) -> None:
-        match action:
-            case Publish(topic, data):
-                assert self._publisher is not None
-                self._publisher.put(topic, data)
-            case Send(to, channel, data):
-                assert self._sender is not None
-                self._sender.put(to, channel, data)
-            case SetTimer(key, at_ms):
-                self._timers.set(key, at_ms)
-            case CancelTimer(key):
-                self._timers.cancel(key)
-            case Subscribe(topic):
-                assert self._net is not None
-                await self._net.subscribe(topic)
-            case Unsubscribe(topic):
-                assert self._net is not None
-                await self._net.unsubscribe(topic)
-            case Notify(event):
-                self._notify(event)
-            case _:
-                raise TypeError(f"action {action!r}: not one the node knows (docs/peer.md §11.3)")
-
-    def _notify(self, event: Notification) -> None:
-        kind = type(event).__name__
-        self.metrics.notifications.labels(kind).inc()
-        if isinstance(event, CandidatesFound):
-            self.metrics.matches.inc(len(event.matches))
-        elif isinstance(event, ReceiptRecorded):
-            self.metrics.receipts.inc()
-        level = log.debug if isinstance(event, InputRejected) else log.info
-        level("notify", notification=kind, **loggable(event))
-        self.notifications.publish(event)
-
-    def _dropped(self, what: str, reason: str) -> None:
-        self.metrics.dropped.labels(what, reason).inc()
-
-    def _sent(self, channel: str) -> None:
-        self.metrics.messages_out.labels(channel).inc()
+        assert self._executor is not None
+        await self._executor.execute(actions)
 
 
 def _moves_sync(event: Event) -> bool:
@@ -486,27 +338,3 @@ def _moves_sync(event: Event) -> bool:
     if isinstance(event, StreamReceived):
         return event.channel == "sync"
     return isinstance(event, GossipReceived) and event.topic == LEDGER_TOPIC
-
-
-#: Fields never written to logs: the rider's PIN is a secret between two people.
-_UNLOGGED = frozenset({"pin"})
-
-
-def loggable(event: Notification) -> Mapping[str, object]:
-    """A notification's fields as log values: bytes in hex, enums by value, collections by size."""
-    out: dict[str, object] = {}
-    for f in dataclasses.fields(event):
-        if f.name in _UNLOGGED:
-            continue
-        value = getattr(event, f.name)
-        if isinstance(value, bytes):
-            out[f.name] = value.hex()
-        elif isinstance(value, enum.Enum):
-            out[f.name] = value.value
-        elif value is None or isinstance(value, str | int | float):
-            out[f.name] = value
-        elif isinstance(value, tuple | list):
-            out[f.name] = len(value)
-        elif isinstance(event, RideUpdated) and f.name == "check":
-            out[f.name] = "fits"
-    return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 from protocol import geo
 from protocol.envelope import Signed
 from protocol.errors import BadGeometry, InvalidMessage, describe
-from protocol.fields import CostShare, GeoPoint, H3Cell
+from protocol.fields import GeoPoint, H3Cell
 from protocol.opening import open_signed
 from protocol.ride.messages import (
     RIDE_KINDS,
@@ -25,7 +25,13 @@ from protocol.ride.messages import (
 )
 from protocol.ride.pin import PIN_DIGITS, is_pin
 from protocol.ride.wire import RIDE_LIMITS
-from protocol.validation import DEFAULT_POLICY
+from protocol.validation import (
+    DEFAULT_POLICY,
+    check_cells,
+    check_cost,
+    check_range,
+    check_window_length,
+)
 from protocol.wire import DecodeLimits
 
 #: A party sends at most 5 messages in a ride; the bound leaves room and
@@ -52,7 +58,7 @@ def open_ride_message(data: bytes, limits: DecodeLimits = RIDE_LIMITS) -> Signed
 def check_message(m: RideMessage) -> None:
     """Ranges and rules that need only the message itself (SPEC §7.2)."""
     name = type(m).__name__
-    _range(f"{name}.step", m.step, 0, MAX_STEP)
+    check_range(f"{name}.step", m.step, 0, MAX_STEP)
     if isinstance(m, Propose):
         _check_propose(m)
     elif isinstance(m, Reveal):
@@ -61,64 +67,25 @@ def check_message(m: RideMessage) -> None:
     elif isinstance(m, PickedUp):
         if not is_pin(m.pin):
             raise InvalidMessage(describe("PickedUp.pin", m.pin, f"must be {PIN_DIGITS} digits"))
-        _range("PickedUp.at_ms", m.at_ms, 0, MAX_TIME_MS)
+        check_range("PickedUp.at_ms", m.at_ms, 0, MAX_TIME_MS)
     elif isinstance(m, DroppedOff):
-        _range("DroppedOff.at_ms", m.at_ms, 0, MAX_TIME_MS)
-        _range("DroppedOff.distance_m", m.distance_m, 0, MAX_DISTANCE_M)
+        check_range("DroppedOff.at_ms", m.at_ms, 0, MAX_TIME_MS)
+        check_range("DroppedOff.distance_m", m.distance_m, 0, MAX_DISTANCE_M)
     elif isinstance(m, Confirm):
-        _range("Confirm.pickup_ms", m.pickup_ms, 0, MAX_TIME_MS)
+        check_range("Confirm.pickup_ms", m.pickup_ms, 0, MAX_TIME_MS)
 
 
 def _check_propose(m: Propose) -> None:
     p = DEFAULT_POLICY
-    _range("Propose.step", m.step, 0, 0)
-    _range("Propose.seats", m.seats, 1, p.max_seats)
-    _range("Propose.expires_ms", m.expires_ms, 0, MAX_TIME_MS)
+    check_range("Propose.step", m.step, 0, 0)
+    check_range("Propose.seats", m.seats, 1, p.max_seats)
+    check_range("Propose.expires_ms", m.expires_ms, 0, MAX_TIME_MS)
     check_cells("Propose", m.pickup_cell, m.dropoff_cell)
     check_cost("Propose.cost", m.cost)
     # The request's own rules (SPEC §4.2, §5.7), bar the one that needs its created_ms.
-    _range("Propose.window.start_ms", m.window.start_ms, 0, MAX_TIME_MS)
-    if not 0 <= m.window.length_ms <= p.max_window_ms:
-        raise InvalidMessage(
-            describe(
-                "Propose.window",
-                (m.window.start_ms, m.window.end_ms),
-                f"must run forward, at most {p.max_window_ms} ms",
-            )
-        )
-    _range("Propose.max_walk_m", m.max_walk_m, 0, p.max_walk_m)
-
-
-def check_cells(name: str, pickup: H3Cell, dropoff: H3Cell) -> None:
-    """Both valid H3 cells, of one resolution a request may use (SPEC §4.2)."""
-    p = DEFAULT_POLICY
-    resolutions = []
-    for field, cell in (("pickup_cell", pickup), ("dropoff_cell", dropoff)):
-        if not geo.is_cell(cell):
-            raise BadGeometry(describe(f"{name}.{field}", cell, "not a valid H3 cell"))
-        res = geo.cell_resolution(cell)
-        if not p.min_cell_resolution <= res <= p.max_cell_resolution:
-            raise InvalidMessage(
-                describe(
-                    f"{name}.{field}",
-                    f"<res {res}>",
-                    f"resolution must be {p.min_cell_resolution}..{p.max_cell_resolution}",
-                )
-            )
-        resolutions.append(res)
-    if resolutions[0] != resolutions[1]:
-        raise InvalidMessage(
-            describe(f"{name}.dropoff_cell", f"<res {resolutions[1]}>", "must match pickup's")
-        )
-
-
-def check_cost(field: str, cost: CostShare) -> None:
-    p = DEFAULT_POLICY
-    c = cost.currency
-    if not (len(c) == 3 and c.isascii() and c.isalpha() and c.isupper()):
-        raise InvalidMessage(describe(f"{field}.currency", c, "must be ISO 4217"))
-    _range(f"{field}.base_minor", cost.base_minor, 0, p.max_cost_minor)
-    _range(f"{field}.per_km_minor", cost.per_km_minor, 0, p.max_cost_minor)
+    check_range("Propose.window.start_ms", m.window.start_ms, 0, MAX_TIME_MS)
+    check_window_length("Propose.window", m.window, p)
+    check_range("Propose.max_walk_m", m.max_walk_m, 0, p.max_walk_m)
 
 
 def check_in_cells(m: Reveal, pickup_cell: H3Cell, dropoff_cell: H3Cell) -> None:
@@ -143,8 +110,3 @@ def _check_point(field: str, point: GeoPoint) -> None:
         raise BadGeometry(
             describe(field, (point.lat_e6, point.lon_e6), "not on Earth (lat_e6, lon_e6)")
         )
-
-
-def _range(field: str, value: int, lo: int, hi: int) -> None:
-    if not lo <= value <= hi:
-        raise InvalidMessage(describe(field, value, f"must be {lo}..{hi}"))
