@@ -94,10 +94,13 @@ class Model:
         *,
         city: City | None = None,
         trips: Sequence[TripLike] | None = None,
+        engine: Engine | None = None,
     ) -> None:
+        """``city`` and ``trips`` replace what the scenario's tables would build;
+        ``engine`` another event loop (``sim.engine_bench`` measures simpy's)."""
         self.scenario = s = scenario if seed is None else scenario.with_seed(seed)
         self.seed = s.seed
-        self.engine = Engine(s.start_ms)
+        self.engine = engine if engine is not None else Engine(s.start_ms)
         self.net = Network(self.engine, s.network, s.seed)
         self.city = city if city is not None else load_city(CitySpec.from_toml(s.city))
         self.world = World(self.engine, self.net, self.city.router)
