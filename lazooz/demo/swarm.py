@@ -143,8 +143,9 @@ class Swarm:
         """init every member, then start every daemon at once, each bootstrapped to all others.
 
         Every daemon listens on a loopback port picked here, so each one's
-        ``node.bootstrap`` can name all the others (a full mesh: py-libp2p has no
-        peer discovery, and a ride's direct stream needs the counterparty's
+        ``node.bootstrap`` can name all the others (a full mesh: members would find
+        each other through the DHT, but a dense mesh keeps gossip and the script's
+        timing predictable; a ride's direct stream needs the counterparty's
         address). A bootstrap peer not up yet is dialled again every 10 s.
         """
         inits = [
