@@ -48,7 +48,7 @@ class RecordingStore:
         self.threads.add(threading.get_ident())
         self.log.append(("apply start", time.monotonic()))
         batch = list(persists)
-        time.sleep(self.slow_s)
+        time.sleep(self.slow_s)  # a slow disk, simulated: the delay is the point
         self.batches.append(batch)
         self.log.append(("apply end", time.monotonic()))
         return len(batch)
@@ -157,7 +157,7 @@ async def test_a_peer_timer_fires_and_is_set_again(autojump_clock: trio.testing.
     async with running() as (node, _, _):
         first = node.timers.at_ms(("sweep",))
         assert first is not None
-        await trio.sleep(61)
+        await trio.sleep(61)  # virtual time (autojump_clock): past the sweep period
         again = node.timers.at_ms(("sweep",))
         assert again is not None  # fired, and re-armed a sweep period after it fired
         assert first + MINUTE_MS <= again <= first + MINUTE_MS + 5
@@ -184,7 +184,7 @@ async def test_timers_fire_once_in_deadline_order_replaced_and_cancelled_ones_no
         timers.set(("c",), 1_002_000)
         timers.set(("a",), 1_003_000)  # replaces a at 1_005_000
         timers.cancel(("c",))
-        await trio.sleep(2.5)
+        await trio.sleep(2.5)  # virtual time (autojump_clock), as below
         timers.set(("d",), 1_000_000)  # already due: fires at once
         await trio.sleep(10)
         nursery.cancel_scope.cancel()
@@ -248,9 +248,9 @@ async def test_a_member_idle_long_enough_loses_its_task_and_a_later_frame_starts
     limits = NodeLimits(outbox=OutboxLimits(send_idle_s=1.0))
     async with running(limits=limits) as (node, _, net):
         await node.command(lambda p, now: [Send(BOB, "ride", b"1")])
-        await trio.sleep(0.5)
+        await trio.sleep(0.5)  # virtual time (autojump_clock), as below
         assert node.metrics.value("lazooz_messages_out_total", {"channel": "ride"}) == 1
-        await trio.sleep(5)  # Bob's task has ended by now
+        await trio.sleep(5)  # past send_idle_s: Bob's task has ended by now
         await node.command(lambda p, now: [Send(BOB, "ride", b"2"), Send(BOB, "ride", b"3")])
         await until(lambda: len(net.sent) == 3)
         assert [d for _, _, d, _ in net.sent] == [b"1", b"2", b"3"]

@@ -255,6 +255,7 @@ class NetHost:
             for info in peers:
                 if not self._host.get_network().get_connections(info.peer_id):
                     await self._dial(info)
+            # The redial period: a bootstrap peer that is down has no event to wait on.
             await trio.sleep(self._config.redial_s)
 
     def routing_table_size(self) -> int:

@@ -98,6 +98,7 @@ class Relay:
                 for info in relays:
                     with trio.move_on_after(dial_timeout_s):
                         await self._reserve(info, nursery)
+                # A period, not a wait: libp2p has no event for "reservation lost".
                 await trio.sleep(redial_s)
 
     async def _reserve(self, info: PeerInfo, nursery: trio.Nursery) -> None:
