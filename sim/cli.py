@@ -199,3 +199,44 @@ def run_scenario(
         f"{t['sim_s'] / 60:.0f} sim min in {t['wall_s']:.1f} s ({t['speedup']:.0f}x real time, "
         f"{t['events_per_s']:.0f} events/s) -> {target}"
     )
+
+
+@app.command("sweep")
+def sweep_command(
+    scenario: Annotated[Path, typer.Argument(help="A scenario file (sim/scenarios/*.toml).")],
+    param: Annotated[
+        list[str],
+        typer.Option(
+            help="NAME=V1,V2,...: a dotted scenario key (demand.riders, network.loss) and its "
+            "values; repeat for a grid."
+        ),
+    ],
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds per point, from the scenario's.")] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="A running Dask scheduler; default: a local cluster.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local cluster worker processes; default: cores.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output directory; default: sim-out/<scenario>-sweep.")
+    ] = None,
+) -> None:
+    """Run a grid of scenario parameters on Dask; sweep.csv and a plot per parameter."""
+    from sim import sweep
+
+    try:
+        plan = sweep.plan(scenario, param, seeds)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--param") from None
+    target = out or Path("sim-out") / f"{plan.scenario.name}-sweep"
+    console = Console(stderr=True)
+    with console.status(f"sweep: {len(plan.points)} runs") as status:
+        frame, wall = sweep.run(
+            plan,
+            scheduler=scheduler,
+            workers=workers,
+            progress=lambda done, total: status.update(f"sweep: {done}/{total} runs"),
+        )
+    paths = sweep.write(plan, frame, target)
+    console.print(f"{len(frame)} runs in {wall:.1f} s -> {', '.join(str(p) for p in paths)}")
