@@ -15,7 +15,7 @@ from rich.table import Table
 from bench.report import write
 
 #: Benchmark modules ``make bench`` runs; each exposes ``run() -> list[Result]``.
-BENCHES = ("codec", "matching", "ledger", "node_idle", "node_match")
+BENCHES = ("codec", "matching", "ledger", "node_idle", "node_match", "sim")
 #: Run only when named: they take minutes and most of the machine.
 BY_NAME_ONLY = ("node_gossip",)
 
