@@ -61,11 +61,14 @@ function inputMs(id) {
   return new Date(v).getTime();
 }
 
+let noticeTimer = null;
 function notice(text, kind = "error") {
   const n = $("notice");
   n.textContent = text;
   n.className = kind;
   n.hidden = !text;
+  clearTimeout(noticeTimer);
+  if (kind === "ok") noticeTimer = setTimeout(() => { n.hidden = true; }, 6000);
 }
 
 function formError(id, text) {
@@ -147,8 +150,10 @@ function describeEvent(ev) {
     case "CandidatesFound":
       return `${ev.matches.length} match(es) for your ${ev.role === "driver" ? "offer" : "request"} ${short(ev.own_id)}`;
     case "RideUpdated": {
-      const why = ev.reason ? ` (${ev.reason})` : "";
-      return `Ride ${short(ev.ride_id)}: ${ev.notice.replaceAll("_", " ")} → ${ev.state}${why}`;
+      const why = ev.reason ? ` (${ev.reason.replaceAll("_", " ")})` : "";
+      const said = ev.notice.replaceAll("_", " ");
+      const now = ev.state.replaceAll("_", " ");
+      return `Ride ${short(ev.ride_id)}: ${said === now ? now : `${said}, now ${now}`}${why}`;
     }
     case "ReceiptRecorded":
       return `Receipt recorded for ride ${short(ev.ride_id)}`;
@@ -170,6 +175,7 @@ function toast(text) {
   if (!box) document.body.append(box = el("div", {id: "toasts"}));
   const t = el("div", {class: "toast"}, text);
   box.append(t);
+  while (box.children.length > 3) box.firstChild.remove(); // the History tab keeps them all
   setTimeout(() => t.remove(), 4000);
 }
 
