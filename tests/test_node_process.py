@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parent.parent
 #: Starting a daemon imports libp2p, shapely and pyproj: about a second here, more when busy.
-START_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 10.0
 
 
