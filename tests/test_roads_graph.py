@@ -61,7 +61,7 @@ def test_encoding_round_trips_and_is_canonical(graph: RoadGraph) -> None:
     assert back.encode() == data
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(road_graphs(max_nodes=8), st.data())
 def test_corrupted_bytes_are_refused_with_a_remote_error_or_decode_to_a_valid_graph(
     graph: RoadGraph, data: st.DataObject
