@@ -121,7 +121,7 @@ class Model:
         s, w, engine = self.scenario, self.world, self.engine
         churn = derive_rng(self.seed, "churn")
         for trip in sorted(self.trips, key=lambda t: (t.depart_ms, t.id)):
-            churns = churn.random() < s.churn_share
+            churns = churn.random() < s.network.churn.share
             if trip.role == "rider":
                 name = f"rider-{trip.id}"
                 identity, seed = self._member(name)

@@ -76,7 +76,8 @@ class Partition:
 
 @dataclass(frozen=True, slots=True)
 class Churn:
-    """``share`` of members go offline now and then; ``restart`` of returns rebuild the Peer."""
+    """``share`` of honest members go offline now and then (the model draws who);
+    ``restart`` of their returns rebuild the Peer from its store."""
 
     share: float = 0.0
     mean_online_ms: int = 20 * 60_000

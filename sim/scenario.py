@@ -65,8 +65,6 @@ class Scenario:
     rider: RiderPolicy = _RIDER
     driver: DriverPolicy = _DRIVER
     adversaries: Adversaries = _ADVERSARIES
-    #: Share of honest riders and drivers under the churn model.
-    churn_share: float = 0.0
     #: One honest member who only listens, online throughout: the reference ledger.
     observer: bool = True
     #: docs/simulator.md §Engine: check each distinct signature once per run.
@@ -261,7 +259,6 @@ RUN_KEYS: Mapping[str, tuple[str, Reader]] = {
     "start": ("start_ms", _instant),
     "duration_min": ("duration_ms", minutes),
     "drain_min": ("drain_ms", minutes),
-    "churn_share": ("churn_share", share),
     "observer": ("observer", flag),
     "shared_signature_checks": ("shared_signature_checks", flag),
 }
@@ -366,7 +363,6 @@ def _build(
         rider=RiderPolicy(**_section(data, "rider", RIDER_KEYS)),
         driver=DriverPolicy(**_section(data, "driver", DRIVER_KEYS)),
         adversaries=adversaries,
-        churn_share=run.get("churn_share", 0.0),
         observer=run.get("observer", True),
         shared_signature_checks=run.get("shared_signature_checks", True),
         source=source,
