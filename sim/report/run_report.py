@@ -362,8 +362,10 @@ def _timing(timing: dict[str, float]) -> list[str]:
             ("", "value"),
             [
                 ("wall time (s)", timing.get("wall_s")),
+                ("CPU time (s)", timing.get("cpu_s")),
                 ("simulated time (s)", timing.get("sim_s")),
                 ("simulated / wall time", timing.get("speedup")),
+                ("simulated / CPU time", timing.get("speedup_cpu")),
                 ("events", timing.get("events")),
                 ("events per second", timing.get("events_per_s")),
             ],
