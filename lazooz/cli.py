@@ -523,6 +523,34 @@ def history(data_dir: DataDir = None, as_json: AsJson = False) -> None:
     _api(data_dir, as_json, call, show.history)
 
 
+@app.command()
+def share(ride_id: RideId, data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """A read-only live link to a ride, for a contact (ends with `unshare` or a node restart)."""
+
+    def call(c: Client) -> Any:
+        made = c.post(f"/v1/rides/{_full_ride_id(c, ride_id)}/share")
+        return {**made, "url": c.url + made["path"]}
+
+    def shown(console: Console, answer: Any) -> None:
+        console.print(f"Anyone with this link sees ride {answer['ride_id'][:8]} live (no PIN):")
+        console.print(answer["url"], soft_wrap=True, highlight=False)
+
+    _api(data_dir, as_json, call, shown)
+
+
+@app.command()
+def unshare(ride_id: RideId, data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """End every share link of a ride."""
+
+    def call(c: Client) -> Any:
+        return c.post(f"/v1/rides/{_full_ride_id(c, ride_id)}/unshare")
+
+    def shown(console: Console, answer: Any) -> None:
+        console.print(f"Ended {answer['revoked']} link(s) to ride {answer['ride_id'][:8]}.")
+
+    _api(data_dir, as_json, call, shown)
+
+
 # -- ledger, peers, status
 
 

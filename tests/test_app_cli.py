@@ -98,3 +98,10 @@ def test_coordinates_that_do_not_parse_are_a_usage_error(tmp_path: Path) -> None
     assert code == 2
     code, _, _ = lazooz("offer", "--from", "32.1,34.7", "--data-dir", str(tmp_path))
     assert code == 2  # --from without --to
+
+
+def test_share_and_unshare_a_ride_by_its_id(served: Path) -> None:
+    code, out, _ = lazooz("share", "ab" * 16, "--data-dir", str(served), "--json")
+    assert code == 1 and json.loads(out)["status"] == 404
+    code, _, err = lazooz("unshare", "abcd", "--data-dir", str(served))
+    assert code == 2 and "no ride" in err

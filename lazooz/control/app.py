@@ -19,7 +19,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lazooz.app.pages import Pages
 from lazooz.control import handlers as h
-from lazooz.control import mapping, openapi
+from lazooz.control import mapping, openapi, sharing
 from lazooz.control.endpoint import Call, Endpoint, error, ok
 from lazooz.control.events import get_events
 from lazooz.control.handle import NodeHandle
@@ -199,6 +199,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         errors=_RIDE_ERRORS,
     ),
     Endpoint(
+        "POST",
+        f"{_RIDE}/share",
+        sharing.share_ride,
+        "A read-only live link to this ride, for a contact",
+        response="Share",
+        status=201,
+        errors=(400, 404),
+    ),
+    Endpoint(
+        "POST",
+        f"{_RIDE}/unshare",
+        sharing.unshare_ride,
+        "End every share link of this ride",
+        response="Unshared",
+        errors=(400, 404),
+    ),
+    Endpoint(
         "GET",
         "/v1/receipts",
         h.get_receipts,
@@ -283,7 +300,10 @@ def make_app(node: NodeHandle, token: str, map_context: MapContext | None = None
     )
     context = map_context or MapContext()
     app.state.map = context
-    return TokenGuard(app, token, public=Pages(tile_origin=context.tile_origin()))
+    app.state.shares = shares = sharing.Shares()
+    pages = Pages(tile_origin=context.tile_origin())
+    share_pages = sharing.SharePages(node, shares, pages.files["share.html"], pages.policy)
+    return TokenGuard(app, token, public=(pages, share_pages))
 
 
 def _endpoint(node: NodeHandle, e: Endpoint) -> Callable[[Request], Awaitable[Response]]:
@@ -368,19 +388,24 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
 class TokenGuard:
     """Refuse every HTTP request without ``Authorization: Bearer <token>`` (401).
 
-    ``public`` answers the web UI's own paths (``Pages.serves``) without the
-    token: they are the same static files for everyone.
+    ``public`` answers the paths each of them ``serves`` without the token:
+    the web UI's static files, the same for everyone, and share-trip links,
+    which carry their own token in the path.
     """
 
-    def __init__(self, app: ASGIApp, token: str, public: Pages | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, token: str, public: Sequence[Pages | sharing.SharePages] = ()
+    ) -> None:
         self.app = app
         self.public = public
         self._expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.public is not None and self.public.serves(scope):
-            await self.public(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            for public in self.public:
+                if public.serves(scope):
+                    await public(scope, receive, send)
+                    return
         if scope["type"] == "http":
             given = b""
             for name, value in scope["headers"]:

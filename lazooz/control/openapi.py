@@ -342,6 +342,17 @@ SCHEMAS: dict[str, Schema] = {
         },
     ),
     "Places": _array(_obj(["name", "point"], {"name": _STR, "area": _STR, "point": _POINT})),
+    "Share": _obj(
+        ["ride_id", "token", "path"],
+        {
+            "ride_id": _HEX_ID,
+            "token": {**_STR, "description": "the link's own token, not the control token"},
+            "path": {**_STR, "description": "/share/<token>: a page anyone with it may open"},
+        },
+    ),
+    "Unshared": _obj(
+        ["ride_id", "revoked"], {"ride_id": _HEX_ID, "revoked": {**_INT, "minimum": 0}}
+    ),
     "OpenApi": _obj(
         ["openapi", "paths"],
         {"openapi": _STR, "paths": {"type": "object"}},

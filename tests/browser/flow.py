@@ -70,6 +70,7 @@ def ride_through_ui(
     artifacts: Path,
     *,
     before_finish: Callable[[], None] = lambda: None,
+    on_confirmed: Callable[[], None] = lambda: None,
     distance_m: int | None = None,
 ) -> str:
     """Offer, request, propose, accept, confirm, PIN, finish, sign; the driver's balance."""
@@ -87,6 +88,7 @@ def ride_through_ui(
     pin = rider.locator(".pin-value")
     expect(pin).to_have_text(re.compile(r"^\d{4,}$"), timeout=60_000)
     shot(rider, artifacts, "4-rider-pin")
+    on_confirmed()
     card = ride_card(driver, "confirmed")
     card.locator("input.pin").fill(pin.inner_text())
     card.locator("[data-action=pickup]").click()

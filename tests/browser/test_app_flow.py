@@ -25,16 +25,36 @@ def pair(tmp_path: Path) -> Iterator[LocalPair]:
         yield p
 
 
-def test_a_ride_through_the_web_ui_ends_with_the_same_balance_in_both_wallets(
+def test_a_ride_through_the_web_ui_ends_with_the_same_balance_in_both_wallets_and_a_live_share(
     pair: LocalPair, new_page: Any, guard: ExternalGuard, artifacts: Path
 ) -> None:
     driver, rider = new_page(), new_page()
     open_app(driver, pair.driver_url, TOKEN)
     open_app(rider, pair.rider_url, TOKEN)
+    contact: list[Any] = []
+
+    def share_with_a_contact() -> None:
+        card = rider.locator("#rides [data-state=confirmed]")
+        card.locator("[data-action=share]").click()
+        link = card.locator(".share-link input").input_value()
+        assert link.startswith(pair.rider_url + "/share/") and TOKEN not in link
+        page = new_page()  # a browser of its own: no control token anywhere
+        page.goto(link)
+        expect(page.locator("body[data-state=confirmed]")).to_be_attached()
+        expect(page.locator("#words")).to_contain_text("on its way")
+        contact.append(page)
+
     # The ride takes a quarter of an hour, so its distance is a plausible drive (SPEC credit rule).
     balance = ride_through_ui(
-        driver, rider, TRIP, artifacts, before_finish=lambda: pair.advance(15 * 60_000)
+        driver,
+        rider,
+        TRIP,
+        artifacts,
+        before_finish=lambda: pair.advance(15 * 60_000),
+        on_confirmed=share_with_a_contact,
     )
+    expect(contact[0].locator("body[data-state=done]")).to_be_attached()
+    expect(contact[0].locator("#words")).to_contain_text("both signed its receipt")
     assert float(balance) > 0
     assert pair.driver.peer.balances() == pair.rider.peer.balances()
     assert guard.blocked == []

@@ -20,6 +20,7 @@ const state = {
   candidates: {},      // own id -> matches
   rides: [],
   events: [],
+  shared: {},          // ride id -> share link made in this page
 };
 
 // -- small helpers
@@ -544,6 +545,9 @@ function rideCard(r) {
   if (!TERMINAL.has(r.state) && !["dropped_off", "receipt_proposed", "unsigned"].includes(r.state)) {
     actions.push(reasonPicker(id, "cancel", CANCEL_REASONS, "Cancel ride"));
   }
+  if (!TERMINAL.has(r.state)) {
+    actions.push(el("button", {type: "button", "data-action": "share", onclick: () => shareRide(id)}, "Share trip"));
+  }
   const ending = r.endings.length
     ? el("div", {class: "muted"}, "Ended: " + r.endings.map((e) => `${e.by} ${e.reason.replaceAll("_", " ")}`).join(", "))
     : null;
@@ -553,6 +557,8 @@ function rideCard(r) {
     r.pin && r.role === "rider" && !TERMINAL.has(r.state) ? el("div", {class: "pin-show"}, "Your PIN ", el("strong", {class: "pin-value"}, r.pin)) : null,
     el("div", {class: "next"}, NEXT[r.role][r.state] || ""),
     ending,
+    state.shared[id] ? el("p", {class: "share-link"}, "Share this read-only link: ",
+      el("input", {readonly: true, value: state.shared[id], "aria-label": "share link", onfocus: (e) => e.target.select()})) : null,
     el("p", {class: "form-error ride-error", role: "alert", hidden: true}),
     el("div", {class: "row"}, actions));
 }
@@ -577,6 +583,16 @@ async function rideStep(id, command, body) {
   try {
     await api("POST", `/v1/rides/${id}/${command}`, body || {});
     refresh();
+  } catch (err) {
+    rideError(id, err.message);
+  }
+}
+
+async function shareRide(id) {
+  try {
+    const link = await api("POST", `/v1/rides/${id}/share`);
+    state.shared[id] = location.origin + link.path;
+    renderRides(state.rides);
   } catch (err) {
     rideError(id, err.message);
   }
