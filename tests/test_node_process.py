@@ -267,7 +267,7 @@ def test_a_restarted_node_redials_the_peers_it_knew_without_any_bootstrap(
     a_info = a.wait_ready()
     b = start_daemon("b", bootstrap=[a_info.addrs[0]])
     b.wait_ready()
-    b.wait_logged("peer connected", peer=a_info.peer_id)
+    b.wait_logged("peer noted", peer=a_info.peer_id)  # in b's store now
     code, _ = b.terminate()
     assert code == 0, b.tail()
 

@@ -116,14 +116,20 @@ def _bootstrap_keys(config: Config) -> list[PublicKey]:
 
 
 def _noting(handlers: Handlers, rejoin: Rejoin) -> Handlers:
-    """``handlers``, also telling ``rejoin`` of every member identified and disconnected."""
-    disconnected = handlers.disconnected
+    """``handlers``, also telling ``rejoin`` of every member connected, identified, gone."""
+    connected, disconnected = handlers.connected, handlers.disconnected
+
+    def on_connected(key: PublicKey) -> None:
+        connected(key)
+        rejoin.seen(key)
 
     def on_disconnected(key: PublicKey) -> None:
         disconnected(key)
         rejoin.seen(key)
 
-    return dataclasses.replace(handlers, identified=rejoin.seen, disconnected=on_disconnected)
+    return dataclasses.replace(
+        handlers, connected=on_connected, identified=rejoin.seen, disconnected=on_disconnected
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 Each member this node connects to (either side dialling) is noted in the
 store (``Store.note_peers``: peer id, the addresses the host learnt for it,
-when) once its identify exchange is done, and again when it disconnects, so
+when) as soon as its addresses are known (at once for a member dialled,
+after identify for one that dialled in), and again when it disconnects, so
 ``last_seen_ms`` is the end of the last connection. At start, ``redial``
 dials the ``limit`` most recently seen (``net.redial`` in the
 configuration), all at once, each with its own backoff: tries at 0, 1, 2, 4,
@@ -87,7 +88,8 @@ class Rejoin:
     # -- the host's side (called from its tasks: must not block)
 
     def seen(self, key: PublicKey) -> None:
-        """A member was identified or disconnected: note its addresses now."""
+        """A member connected, was identified or disconnected: note its addresses now
+        (a member whose addresses are not known yet is noted at the next call)."""
         with contextlib.suppress(trio.ClosedResourceError):
             self._notes_in.send_nowait(key)
 
@@ -182,6 +184,9 @@ class Rejoin:
                 await trio.to_thread.run_sync(self._book.note_peers, notes)
             except LazoozError as exc:
                 log.warning("known peers not written", error=str(exc), peers=len(notes))
+                continue
+            for note in notes:
+                log.info("peer noted", peer=note.peer_id, addrs=len(note.addrs))
 
 
 def _key_of(peer_id: str) -> PublicKey | None:
