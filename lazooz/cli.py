@@ -194,6 +194,14 @@ def offer(
     ] = None,
     base_minor: Annotated[int, typer.Option(help="Cost share per rider, minor units.")] = 0,
     per_km_minor: Annotated[int, typer.Option(help="Cost share per km, minor units.")] = 0,
+    repeat: Annotated[
+        str | None,
+        typer.Option(
+            help="Offer it again every one of these days (mon,tue,...) at --depart's time of "
+            "day, published --lead minutes before."
+        ),
+    ] = None,
+    lead: Annotated[int, typer.Option(help="With --repeat: minutes ahead to publish.")] = 60,
     data_dir: DataDir = None,
     as_json: AsJson = False,
 ) -> None:
@@ -237,9 +245,35 @@ def offer(
             plan = c.post("/v1/route", {"waypoints": _points(c, stops, names)})
             body["route"] = plan["route"]
             body.setdefault("duration_s", max(1, round(plan["duration_s"])))
-        return c.post("/v1/offers", body)
+        if repeat is None:
+            return c.post("/v1/offers", body)
+        departure = body.pop("departure")
+        at = datetime.fromtimestamp(departure["start_ms"] / 1000).strftime("%H:%M")
+        return c.post(
+            "/v1/schedules",
+            {"offer": body, "days": days, "time": at, "flex_min": flex, "lead_min": lead},
+        )
 
-    _api(data_dir, as_json, call, show.offer)
+    days = [d.strip() for d in (repeat or "").split(",") if d.strip()]
+    if repeat is not None and not days:
+        raise typer.BadParameter("give days such as mon,tue,wed", param_hint="--repeat")
+    _api(data_dir, as_json, call, show.offer if repeat is None else show.schedule)
+
+
+@app.command()
+def schedules(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Your recurring offers (`offer --repeat`), with their next departure."""
+    _api(data_dir, as_json, lambda c: c.get("/v1/schedules"), show.schedules)
+
+
+@app.command()
+def unschedule(
+    schedule_id: Annotated[str, typer.Argument(help="The schedule's id (see `schedules`).")],
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Stop a recurring offer; offers already published stay until withdrawn."""
+    _api(data_dir, as_json, lambda c: c.post(f"/v1/schedules/{schedule_id}/delete"), show.schedule)
 
 
 @app.command()

@@ -105,3 +105,17 @@ def test_share_and_unshare_a_ride_by_its_id(served: Path) -> None:
     assert code == 1 and json.loads(out)["status"] == 404
     code, _, err = lazooz("unshare", "abcd", "--data-dir", str(served))
     assert code == 2 and "no ride" in err
+
+
+def test_a_weekday_commute_is_offered_again_by_itself(served: Path) -> None:
+    made = run_json(
+        served, "offer", "--from", "Tel Aviv University", "--to", "Azrieli Center",
+        "--depart", "07:45", "--repeat", "mon,tue,wed,thu,fri", "--lead", "30",
+    )  # fmt: skip
+    assert isinstance(made, dict)
+    assert made["days"] == ["mon", "tue", "wed", "thu", "fri"] and made["time"] == "07:45"
+    assert made["lead_min"] == 30 and len(made["offer"]["route"]) > 2
+    listed = run_json(served, "schedules")
+    assert [s["schedule_id"] for s in listed] == [made["schedule_id"]]  # type: ignore[attr-defined]
+    run_json(served, "unschedule", made["schedule_id"])
+    assert run_json(served, "schedules") == []

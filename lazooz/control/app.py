@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lazooz.app.pages import Pages
 from lazooz.control import handlers as h
-from lazooz.control import mapping, openapi, sharing
+from lazooz.control import mapping, openapi, schedules, sharing
 from lazooz.control.endpoint import Call, Endpoint, error, ok
 from lazooz.control.events import get_events
 from lazooz.control.handle import NodeHandle
@@ -216,6 +216,31 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         errors=(400, 404),
     ),
     Endpoint(
+        "POST",
+        "/v1/schedules",
+        schedules.post_schedule,
+        "Offer the same ride on set weekdays, published by itself (driver)",
+        body="NewSchedule",
+        response="Schedule",
+        status=201,
+    ),
+    Endpoint(
+        "GET",
+        "/v1/schedules",
+        schedules.get_schedules,
+        "Your scheduled offers",
+        response="Schedules",
+        errors=(),
+    ),
+    Endpoint(
+        "POST",
+        "/v1/schedules/{schedule_id}/delete",
+        schedules.delete_schedule,
+        "Stop a scheduled offer (offers already published stay)",
+        response="Schedule",
+        errors=(404,),
+    ),
+    Endpoint(
         "GET",
         "/v1/receipts",
         h.get_receipts,
@@ -281,7 +306,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 # -- the application
 
 
-def make_app(node: NodeHandle, token: str, map_context: MapContext | None = None) -> ASGIApp:
+def make_app(
+    node: NodeHandle,
+    token: str,
+    map_context: MapContext | None = None,
+    scheduled: schedules.Schedules | None = None,
+) -> ASGIApp:
     """The control API over ``node``, for requests bearing ``token``, and the web UI's pages.
 
     The pages (``/app``, ``lazooz.app``) are static files holding no data, so
@@ -301,6 +331,8 @@ def make_app(node: NodeHandle, token: str, map_context: MapContext | None = None
     context = map_context or MapContext()
     app.state.map = context
     app.state.shares = shares = sharing.Shares()
+    # Kept in memory unless the caller gives a file-backed one (the daemon's service does).
+    app.state.schedules = scheduled if scheduled is not None else schedules.Schedules()
     pages = Pages(tile_origin=context.tile_origin())
     share_pages = sharing.SharePages(node, shares, pages.files["share.html"], pages.policy)
     return TokenGuard(app, token, public=(pages, share_pages))

@@ -28,7 +28,12 @@ _DAY_MS = 86_400_000
 
 
 async def post_offer(c: Call) -> Response:
-    b = c.body
+    return ok(await c.node.call(offer_command(c.body)), 201)
+
+
+def offer_command(b: Fields) -> Callable[[Peer, int], tuple[Json, list[Action]]]:
+    """The Peer call that offers what the ``NewOffer`` body ``b`` says (read and checked now;
+    the clock-bound checks run in the call). Scheduled offers go through it too."""
     route = inputs.route("route", b.required("route"))
     departure = inputs.window(b, "departure")
     length_m = geo.route_length_m(route)
@@ -59,7 +64,7 @@ async def post_offer(c: Call) -> Response:
         own = next(o for o in peer.own_offers() if o.offer_id == offer_id)
         return views.offer(own), actions
 
-    return ok(await c.node.call(offer), 201)
+    return offer
 
 
 async def post_request(c: Call) -> Response:

@@ -353,6 +353,40 @@ SCHEMAS: dict[str, Schema] = {
     "Unshared": _obj(
         ["ride_id", "revoked"], {"ride_id": _HEX_ID, "revoked": {**_INT, "minimum": 0}}
     ),
+    "NewSchedule": _obj(
+        ["offer", "days", "time"],
+        {
+            "offer": {
+                "type": "object",
+                "description": "a NewOffer without departure (the schedule sets it)",
+            },
+            "days": _array({"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}),
+            "time": {**_STR, "pattern": "^[0-2]?[0-9]:[0-5][0-9]$", "description": "local HH:MM"},
+            "flex_min": {**_INT, "minimum": 0, "default": 15},
+            "lead_min": {
+                **_INT,
+                "minimum": 0,
+                "default": 60,
+                "description": "publish this long before each departure",
+            },
+        },
+        additionalProperties=False,
+    ),
+    "Schedule": _obj(
+        ["schedule_id", "days", "time", "next_departure_ms", "next_publish_ms", "published"],
+        {
+            "schedule_id": _STR,
+            "days": _array(_STR),
+            "time": _STR,
+            "flex_min": _INT,
+            "lead_min": _INT,
+            "offer": {"type": "object", "additionalProperties": True},
+            "next_departure_ms": _MS,
+            "next_publish_ms": _MS,
+            "published": {**_array(_HEX_ID), "description": "offer ids, newest last"},
+        },
+    ),
+    "Schedules": _array(_ref("Schedule")),
     "OpenApi": _obj(
         ["openapi", "paths"],
         {"openapi": _STR, "paths": {"type": "object"}},

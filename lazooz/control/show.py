@@ -261,3 +261,29 @@ def history(console: Console, h: Json) -> None:
     for at, what, state, ident in sorted(rows, key=lambda row: -row[0]):
         t.add_row(when(at) if at else "-", what, state, ident)
     console.print(t)
+
+
+def schedule(console: Console, s: Json) -> None:
+    console.print(
+        f"Schedule [bold]{s['schedule_id']}[/bold]: {','.join(s['days'])} at {s['time']} "
+        f"(+{s['flex_min']} min), published {s['lead_min']} min ahead; next departure "
+        f"{when(s['next_departure_ms'])}, {len(s['published'])} offer(s) so far"
+    )
+
+
+def schedules(console: Console, rows: list[Json]) -> None:
+    if not rows:
+        console.print("No recurring offers.")
+        return
+    t = Table(title="Recurring offers")
+    for col in ("schedule", "days", "time", "next departure", "published"):
+        t.add_column(col)
+    for s in rows:
+        t.add_row(
+            s["schedule_id"],
+            ",".join(s["days"]),
+            s["time"],
+            when(s["next_departure_ms"]),
+            str(len(s["published"])),
+        )
+    console.print(t)

@@ -134,3 +134,21 @@ def test_a_good_request_after_a_refusal_is_sent(page: Any, posted: list[str]) ->
     expect(page.locator("#request-error")).to_be_hidden()
     expect(page.locator("#requests [data-request]")).not_to_have_count(0)
     assert len(posted) == 1
+
+
+def test_a_weekday_commute_is_scheduled_from_the_offer_form(
+    page: Any, pair: LocalPair, artifacts: Path
+) -> None:
+    offer_with_route(page)
+    past(page, "#offer-depart")  # only its time of day counts: 08:00
+    for day in ("mon", "tue", "wed", "thu", "fri"):
+        page.check(f"#offer-repeat input[value={day}]")
+    page.fill("#offer-lead", "45")
+    page.click("#offer-submit")
+    card = page.locator("#schedules [data-schedule]")
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text("mon, tue, wed, thu, fri at 08:00")
+    expect(page.locator("#offer-error")).to_be_hidden()
+    shot(page, artifacts, "recurring")
+    card.locator("button").click()
+    expect(card).to_have_count(0)

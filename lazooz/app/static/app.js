@@ -309,6 +309,21 @@ async function submitOffer(e) {
   };
   const cost = costTerms();
   if (cost) body.cost = cost;
+  const days = repeatDays();
+  if (days.length) {
+    const at = $("offer-depart").value.slice(11, 16);
+    const flex_min = +$("offer-flex").value || 0;
+    delete body.departure;
+    try {
+      const s = await api("POST", "/v1/schedules",
+        {offer: body, days, time: at, flex_min, lead_min: +$("offer-lead").value});
+      notice(`Recurring offer ${s.schedule_id.slice(0, 8)}: ${days.join(", ")} at ${at}; next ${when(s.next_departure_ms)}.`, "ok");
+      refresh();
+    } catch (err) {
+      formError("offer-error", err.message);
+    }
+    return;
+  }
   try {
     const offer = await api("POST", "/v1/offers", body);
     notice(`Offer ${short(offer.offer_id)} published: ${offer.free_seats} seat(s).`, "ok");
@@ -329,7 +344,8 @@ function checkOffer() {
   const start = inputMs("offer-depart");
   if (Number.isNaN(start)) return "Give the time you leave.";
   const end = start + (+$("offer-flex").value || 0) * MINUTE;
-  if (end < Date.now()) {
+  if (!/^\d+$/.test($("offer-lead").value)) return "Publish ahead must be a whole number of minutes.";
+  if (end < Date.now() && !repeatDays().length) {
     return `The departure window ends in the past (${when(end)}): choose a later time.`;
   }
   for (const [id, what] of [["offer-detour-m", "Most detour (m)"], ["offer-detour-min", "Most detour (min)"],
@@ -341,6 +357,21 @@ function checkOffer() {
     return `Currency must be a 3-letter ISO code such as ILS or EUR (you gave ${currency}).`;
   }
   return null;
+}
+
+function repeatDays() {
+  return [...document.querySelectorAll("#offer-repeat input[type=checkbox]:checked")].map((c) => c.value);
+}
+
+function renderSchedules(schedules) {
+  $("schedules").replaceChildren(...schedules.map((s) =>
+    el("li", {class: "card", "data-schedule": s.schedule_id},
+      el("div", {class: "title"}, `${s.days.join(", ")} at ${s.time}`),
+      el("div", {class: "muted"}, `next departure ${when(s.next_departure_ms)} · published ${s.lead_min} min ahead · ${s.published.length} offer(s) so far`),
+      el("button", {type: "button", onclick: async () => {
+        try { await api("POST", `/v1/schedules/${s.schedule_id}/delete`); refresh(); } catch (err) { notice(err.message); }
+      }}, "Stop repeating"))));
+  if (!schedules.length) $("schedules").append(el("li", {class: "muted"}, "None: tick days above to repeat an offer."));
 }
 
 // -- requesting (rider)
@@ -413,9 +444,10 @@ async function refresh() {
   }
   refreshing = {again: false};
   try {
-    const [status, offers, requests, rides, balance, receipts] = await Promise.all([
+    const [status, offers, requests, rides, balance, receipts, schedules] = await Promise.all([
       api("GET", "/v1/status"), api("GET", "/v1/offers"), api("GET", "/v1/requests"),
       api("GET", "/v1/rides"), api("GET", "/v1/balance"), api("GET", "/v1/receipts"),
+      api("GET", "/v1/schedules"),
     ]);
     const open = [...offers.filter((o) => o.status === "open").map((o) => o.offer_id),
                   ...requests.filter((r) => r.status === "open").map((r) => r.request_id)];
@@ -424,6 +456,7 @@ async function refresh() {
     state.rides = rides;
     renderStatus(status, balance);
     renderOffers(offers);
+    renderSchedules(schedules);
     renderRequests(requests);
     renderRides(rides);
     renderWallet(balance, receipts);
