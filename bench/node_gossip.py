@@ -2,20 +2,21 @@
 
 For each swarm size (``BENCH_GOSSIP_NODES``, default ``20,50``) the bench
 starts that many ``lazooz daemon`` processes (``bench.node_swarm``;
-bootstrap ``BENCH_GOSSIP_TOPOLOGY``, default ``full``), opens every node's
+bootstrap ``BENCH_GOSSIP_TOPOLOGY``, default ``full``, or ``random:K``), opens every node's
 ``/v1/events`` stream, and has every node post one ride request along the
 demo's Dana route (Noa's trip). Once every node's book holds every other
 node's request, gossip reaches everyone: that is the mesh being ready (the
 node publishes only once a topic has mesh peers). Then ``PUBLISHERS`` nodes
-post offers on that route through the control API, ``RATE_PER_S`` in all,
-for ``DURATION_S``. Each offer matches every other node's request, so the
+post offers on that route through the control API, ``RATE_PER_S`` in all
+(``BENCH_GOSSIP_RATE``, default 2/s), for ``DURATION_S``
+(``BENCH_GOSSIP_DURATION_S``, default 30). Each offer matches every other node's request, so the
 node tells its event stream ``CandidatesFound`` the moment it delivers the
 offer (``protocol.peer.gossip._offer``); the latency of one delivery is that
 event's arrival at the bench minus the moment the bench sent the POST (one
 clock: all processes are on this machine). Offers are withdrawn
 ``WITHDRAW_AFTER_S`` after posting, so republishing adds no traffic.
 
-Reported per size (``nN.`` prefix): p50/p99/max latency against the control
+Reported per run (prefix ``n<nodes>.<topology>.r<rate>.``): p50/p99/max latency against the control
 API's own round trip (``GET /v1/status``, sampled through the same window,
 a measure of how loaded the daemons are); deliveries against those expected
 (ratio = delivery ratio); the daemons' CPU (``/proc``) in the window against
@@ -43,8 +44,8 @@ from lazooz.walkthrough import DRIVERS, RIDERS, densify
 MINUTE_MS = 60_000
 #: Nodes that post offers, and the offers per second all of them post together.
 PUBLISHERS = 5
-RATE_PER_S = 2.0
-DURATION_S = 30.0
+RATE_PER_S = float(os.environ.get("BENCH_GOSSIP_RATE", "2.0"))
+DURATION_S = float(os.environ.get("BENCH_GOSSIP_DURATION_S", "30"))
 #: After the last offer, how long deliveries may still arrive.
 DRAIN_S = 30.0
 #: An offer is withdrawn this long after it was posted (before any republish).
@@ -165,7 +166,7 @@ def _connected(d: Daemon) -> int:
 
 
 def measure(n: int, topology: str) -> list[Result]:
-    """One swarm of ``n`` daemons, from start to close; its results, prefixed ``n<N>.``."""
+    """One swarm of ``n`` daemons, from start to close; its results, prefixed as in the module doc."""
     ledger = Ledger()
     tap = EventTap(ledger.on_event)
     with NodeSwarm(n, topology, republish_s=REPUBLISH_S) as swarm:
@@ -199,9 +200,15 @@ def _measure(
     rss_before = statistics.mean(swarm.rss_bytes())
 
     # The idle swarm (connected, requests booked) as the CPU baseline.
+    recording = Recording.from_env()
+    tag = f"n{n}.{topology.replace(':', '')}"
+    if recording is not None:
+        recording.start({f"{tag}.idle.observer": daemons[-1].pid}, IDLE_WINDOW_S)
     cpu0, w0 = swarm.cpu_seconds(), time.monotonic()
     time.sleep(IDLE_WINDOW_S)
     idle_cpu_per_s = (swarm.cpu_seconds() - cpu0) / (time.monotonic() - w0)
+    if recording is not None:
+        recording.stop()
 
     rtts: list[float] = []
     stop = threading.Event()
@@ -217,9 +224,8 @@ def _measure(
         threads.append(
             threading.Thread(target=_publish, args=(d, ledger, times, end + DRAIN_S), daemon=True)
         )
-    recording = Recording.from_env()
     if recording is not None:
-        pids = {f"n{n}.publisher": daemons[0].pid, f"n{n}.observer": daemons[-1].pid}
+        pids = {f"{tag}.publisher": daemons[0].pid, f"{tag}.observer": daemons[-1].pid}
         recording.start(pids, DURATION_S + WITHDRAW_AFTER_S)
     cpu0, w0 = swarm.cpu_seconds(), time.monotonic()
     sampler.start()
@@ -241,7 +247,7 @@ def _measure(
     rss_after = statistics.mean(swarm.rss_bytes())
 
     lat = ledger.latencies()
-    p = f"n{n}."
+    p = f"n{n}.{topology.replace(':', '')}.r{RATE_PER_S:g}."
     rtt50, rtt99 = percentile(rtts, 0.5), percentile(rtts, 0.99)
     if ledger.post_errors:
         print(f"{p} {len(ledger.post_errors)} API errors, first: {ledger.post_errors[0]}")

@@ -5,7 +5,7 @@ Not a benchmark of its own. ``node_gossip`` calls ``Recording`` when
 ``pip install --target /tmp/pyspy py-spy``, then
 ``BENCH_PYSPY=/tmp/pyspy/bin/py-spy``); it samples a publisher and an
 observer through the measurement window, ``--nonblocking`` so the daemons
-are not paused, into ``BENCH_PROFILE_DIR`` (default ``bench/results/profiles``).
+are not paused, into ``BENCH_PROFILE_DIR`` (default ``$TMPDIR/lazooz-bench-profiles``).
 
 ``python -m bench.node_profile FILE...`` prints, for py-spy's raw
 (collapsed-stack) files, the functions with the largest share of samples
@@ -20,11 +20,12 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_DIR = Path(__file__).parent / "results" / "profiles"
+DEFAULT_DIR = Path(tempfile.gettempdir()) / "lazooz-bench-profiles"
 #: ``function (path/to/file.py:123)`` in py-spy's raw output.
 _FRAME = re.compile(r"^(?P<fn>.*?) \((?P<file>[^:()]*)(?::\d+)?\)$")
 _PACKAGES = ("libp2p", "lazooz", "protocol", "trio", "starlette", "hypercorn", "multiaddr")
@@ -71,13 +72,15 @@ class Recording:
             )
 
     def stop(self) -> None:
+        """Wait for every recording started so far to write its file."""
         for p in self.procs:
             try:
                 p.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                p.terminate()  # py-spy writes what it has on SIGTERM... or at least exits
+                p.terminate()
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     p.wait(timeout=10)
+        self.procs.clear()
 
 
 def _parse(frame: str) -> tuple[str, str]:
