@@ -144,7 +144,7 @@ def test_studies_add_the_resolution_sweep_and_the_shareability_table(
     out = _run(tiny, tmp_path / "s")
     write_report(out, tiny, studies=studies, version="v-test")
     text = (out / "report.md").read_text(encoding="utf-8")
-    assert "## Resolution sweep: scenario city" in text
+    assert "## Resolution sweep: the tiny scenario's trips" in text
     assert "| H3 resolution 9 |" in text and "| exact points (oracle) |" in text
     section = text.split("## Shareability")[1].split("\n## ")[0]
     for density in ("100", "200", "400", "800", "1600"):

@@ -25,12 +25,17 @@ def main(
     synthetic: Annotated[
         bool, typer.Option(help="With --studies: also sweep the synthetic grid city.")
     ] = True,
+    studies_from: Annotated[
+        Path | None,
+        typer.Option(help="Run the studies on this scenario instead (e.g. the full city)."),
+    ] = None,
 ) -> None:
     """Plots, report.md and report.html for a finished run."""
     try:
         # The run may have been made with --seed: its studies use the same one.
         loaded = sim_scenario.load(scenario).with_seed(load_run(run_dir).metrics["run"]["seed"])
-        found = run_studies(loaded, synthetic=synthetic) if studies else None
+        other = sim_scenario.load(studies_from) if studies_from else loaded
+        found = run_studies(other, synthetic=synthetic) if studies else None
         paths = write_report(run_dir, loaded, studies=found)
     except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None

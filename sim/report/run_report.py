@@ -218,10 +218,17 @@ def _adversarial(adv: dict[str, Any]) -> list[str]:
     if "collusion" in adv:
         col = adv["collusion"]
         c, h = col["colluder_credit"], col["honest_driver_credit"]
+        plain = [r for r in col["rings"] if not r["equivocator"]]
+        claimed = sum(r["claimed_tokens"] for r in plain)
+        credited = sum(r["credited_tokens"] for r in plain)
+        kept = f" ({credited / claimed:.0%})" if claimed else ""
         out += [
             "Colluding rings mint receipts for rides that never happened. The credit rule's "
-            "anti-abuse terms (SPEC, credit: repeated pairs halved, capped claims) decide how "
+            "anti-abuse terms (SPEC §8–10: repeated pairs halved, a daily cap) decide how "
             "much of it counts:\n",
+            f"Ring drivers claimed {md.fmt(claimed)} tokens and were credited "
+            f"{md.fmt(credited)}{kept}; an equivocator's lines stop counting once its fork is "
+            "known.\n",
             md.table(
                 ("drivers", "n", "mean tokens", "median", "max"),
                 [

@@ -135,7 +135,11 @@ def city_resolutions(
     for res in resolutions:
         found.append(coarse.measure(offers, exact, requests(res), res, max_reveals))
     return ResolutionStudy(
-        f"scenario city ({city.name})", len(offers), len(riders), found, time.perf_counter() - t0
+        f"the {scenario.name} scenario's trips ({city.name})",
+        len(offers),
+        len(riders),
+        found,
+        time.perf_counter() - t0,
     )
 
 
