@@ -22,7 +22,9 @@ a measure of how loaded the daemons are); deliveries against those expected
 (ratio = delivery ratio); the daemons' CPU (``/proc``) in the window against
 the idle swarm's, and against the machine's cores; the 1-minute load
 average; mean daemon RSS. Targets (issue 5): 50 nodes p99 < 1.5 s, 100 %.
-With ``BENCH_PYSPY`` set, a publisher and an observer are sampled by py-spy
+With ``BENCH_GOSSIP_DAEMON=tuned`` the daemons run ``bench.node_tuned`` (an
+experiment: py-libp2p with the fixes docs/bench.md proposes, metric prefix
+``...tuned.``). With ``BENCH_PYSPY`` set, a publisher and an observer are sampled by py-spy
 through the window (``bench.node_profile``).
 """
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -53,6 +56,8 @@ WITHDRAW_AFTER_S = 10.0
 #: Own requests are republished this often (+0-30 s jitter): rarely, during the window.
 REPUBLISH_S = 120
 IDLE_WINDOW_S = 10.0
+#: ``lazooz`` (the CLI's daemon) or ``tuned`` (``bench.node_tuned``: py-libp2p's costs cut).
+DAEMON = os.environ.get("BENCH_GOSSIP_DAEMON", "lazooz")
 MESH_TIMEOUT_S = 300.0
 
 
@@ -166,10 +171,20 @@ def _connected(d: Daemon) -> int:
 
 
 def measure(n: int, topology: str) -> list[Result]:
-    """One swarm of ``n`` daemons, from start to close; its results, prefixed as in the module doc."""
+    """One swarm of ``n`` daemons, start to close; its results (prefix: the module doc)."""
     ledger = Ledger()
     tap = EventTap(ledger.on_event)
-    with NodeSwarm(n, topology, republish_s=REPUBLISH_S) as swarm:
+    argv = None
+    if DAEMON == "tuned":
+        argv = lambda d: [  # noqa: E731
+            sys.executable,
+            "-m",
+            "bench.node_tuned",
+            "daemon",
+            "--data-dir",
+            str(d.data_dir),
+        ]
+    with NodeSwarm(n, topology, republish_s=REPUBLISH_S, argv=argv) as swarm:
         try:
             return _measure(swarm, n, topology, ledger, tap)
         finally:
@@ -247,7 +262,9 @@ def _measure(
     rss_after = statistics.mean(swarm.rss_bytes())
 
     lat = ledger.latencies()
-    p = f"n{n}.{topology.replace(':', '')}.r{RATE_PER_S:g}."
+    p = f"n{n}.{topology.replace(':', '')}.r{RATE_PER_S:g}." + (
+        "tuned." if DAEMON == "tuned" else ""
+    )
     rtt50, rtt99 = percentile(rtts, 0.5), percentile(rtts, 0.99)
     if ledger.post_errors:
         print(f"{p} {len(ledger.post_errors)} API errors, first: {ledger.post_errors[0]}")

@@ -227,7 +227,12 @@ class NodeSwarm:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                # PYTHONPATH: so ``python -m bench.node_tuned`` finds this repository.
+                env={
+                    **os.environ,
+                    "PYTHONUNBUFFERED": "1",
+                    "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+                },
                 start_new_session=True,  # its own group: killpg reaches all it started
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads run at spawn
             )
