@@ -19,7 +19,10 @@ SCREENSHOTS_ENV = "LAZOOZ_SCREENSHOTS"
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     executable = require_chromium()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Waits for what a page shows get as long as actions do (two busy cores, daemons beside).
+    expect.set_options(timeout=STEP_MS)
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)

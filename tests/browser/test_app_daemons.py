@@ -65,7 +65,8 @@ def test_two_daemons_ride_through_their_web_uis_to_the_same_credit(
     )
     driver_view = driver.get("/v1/balance")
     rider_view = rider.get("/v1/balance", member=driver.public_key)
-    assert driver_view["balance_milli"] == rider_view["balance_milli"] > 0, driver_view
+    why = [(line["verdict"], line["text"]) for line in driver_view["lines"]]
+    assert driver_view["balance_milli"] == rider_view["balance_milli"] > 0, why
     assert [line["verdict"] for line in driver_view["lines"]] == ["counted"]
     assert guard.blocked == []
     assert swarm.stop_all() == {"driver": 0, "rider": 0}
