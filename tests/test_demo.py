@@ -8,17 +8,23 @@ when the demo is interrupted with SIGINT in the middle.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lazooz.control.client import Client
+from lazooz.demo.events import EventWatch
 from lazooz.demo.script import Cast
 from lazooz.demo.swarm import Swarm, SwarmError, peer_id_text
 from lazooz.node.ready import Lines
@@ -161,3 +167,78 @@ def test_run_and_the_module_entry_take_members_seed_and_json() -> None:
         [*DEMO, "--help"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert helped.returncode == 0 and "--members" in helped.stdout and "--json" in helped.stdout
+
+
+# -- EventWatch: waits that wake on a daemon's /v1/events stream (a stub here)
+
+TOKEN = "t0ken"
+
+
+class Api:
+    """A stub control API: ``/v1/events`` sends each queued event name, nothing else."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[str | None] = queue.Queue()
+        self.authorized: list[bool] = []
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                api.authorized.append(self.headers["Authorization"] == f"Bearer {TOKEN}")
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                self.wfile.write(b": subscribed\n\n")
+                self.wfile.flush()
+                while (name := api.events.get()) is not None:
+                    self.wfile.write(f"id: 1\nevent: {name}\ndata: {{}}\n\n".encode())
+                    self.wfile.flush()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.client = Client(f"http://127.0.0.1:{self.server.server_port}", TOKEN)
+
+    def close(self) -> None:
+        self.events.put(None)
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def api() -> Iterator[Api]:
+    stub = Api()
+    yield stub
+    stub.close()
+
+
+def test_a_wait_wakes_on_an_event_not_on_a_timer(api: Api) -> None:
+    watch = EventWatch(idle_s=60)  # no re-check by time within this test
+    watch.follow(api.client, "stub")
+    assert api.authorized == [True]
+    state = {"done": False}
+    looks: list[float] = []
+
+    def check() -> bool:
+        looks.append(time.monotonic())
+        return state["done"]
+
+    def later() -> None:
+        state["done"] = True
+        api.events.put("RideUpdated")
+
+    threading.Timer(0.3, later).start()
+    started = time.monotonic()
+    assert watch.wait("the ride to move", check, timeout_s=20) is True
+    assert time.monotonic() - started < 10  # woken by the event, long before idle_s
+    assert len(looks) == 2  # once at first, once after the event
+    assert watch.seen == 1
+
+
+def test_a_condition_that_never_holds_times_out_naming_it(api: Api) -> None:
+    watch = EventWatch(idle_s=0.05)
+    watch.follow(api.client, "stub")
+    with pytest.raises(TimeoutError, match="waiting for nothing at all\nexplained"):
+        watch.wait("nothing at all", lambda: None, timeout_s=0.3, explain=lambda: "explained")
