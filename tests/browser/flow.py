@@ -38,6 +38,11 @@ def ride_card(page: Any, state: str) -> Any:
     return page.locator(f"#rides [data-state={state}]")
 
 
+def redraw(page: Any) -> None:
+    """Make the page redraw every ride card now, as an event arriving would."""
+    page.evaluate("async () => { ridesShown = ''; await refresh(); }")
+
+
 def offer_through_ui(page: Any, trip: Trip, artifacts: Path) -> None:
     for lat, lon in trip.route:
         click_map(page, lat, lon)
@@ -91,12 +96,16 @@ def ride_through_ui(
     on_confirmed()
     card = ride_card(driver, "confirmed")
     card.locator("input.pin").fill(pin.inner_text())
+    redraw(driver)  # live updates redraw the cards: what was typed must survive
+    expect(card.locator("input.pin")).to_have_value(pin.inner_text())
     card.locator("[data-action=pickup]").click()
     expect(ride_card(driver, "picked_up")).to_have_count(1)
     before_finish()
     card = ride_card(driver, "picked_up")
     if distance_m is not None:
         card.locator("input.distance").fill(str(distance_m))
+        redraw(driver)
+        expect(card.locator("input.distance")).to_have_value(str(distance_m))
     card.locator("[data-action=finish]").click()
 
     ride_card(rider, "receipt_proposed").locator("[data-action=sign]").click(timeout=60_000)

@@ -21,6 +21,7 @@ const state = {
   rides: [],
   events: [],
   shared: {},          // ride id -> share link made in this page
+  drafts: {},          // "ride id:field" -> text typed in a ride card
 };
 
 // -- small helpers
@@ -535,9 +536,21 @@ const NEXT = {
   },
 };
 
+let ridesShown = "";
 function renderRides(rides) {
   $("rides-empty").hidden = rides.length > 0;
+  // Re-render only on a change, so a PIN or distance being typed is not wiped by a refresh.
+  const shown = JSON.stringify([rides, state.shared]);
+  if (shown === ridesShown) return;
+  ridesShown = shown;
   $("rides").replaceChildren(...rides.slice().reverse().map(rideCard));
+}
+
+function draft(id, field, attrs) {
+  // An input whose text survives re-rendering (kept in state.drafts until the step is sent).
+  const key = id + ":" + field;
+  return el("input", {...attrs, value: state.drafts[key] || "",
+    oninput: (e) => { state.drafts[key] = e.target.value; }});
 }
 
 function rideCard(r) {
@@ -556,14 +569,14 @@ function rideCard(r) {
       actions.push(reasonPicker(id, "decline", DECLINE_REASONS, "Decline"));
     }
     if (r.state === "confirmed") {
-      const pin = el("input", {class: "pin", inputmode: "numeric", placeholder: "rider's PIN", "aria-label": "PIN"});
+      const pin = draft(id, "pin", {class: "pin", inputmode: "numeric", placeholder: "rider's PIN", "aria-label": "PIN"});
       actions.push(pin, el("button", {type: "button", class: "primary", "data-action": "pickup",
         onclick: () => pin.value.trim()
           ? rideStep(id, "pickup", {pin: pin.value.trim()})
           : rideError(id, "Type the PIN the rider tells you.")}, "Picked up"));
     }
     if (r.state === "picked_up") {
-      const driven = el("input", {class: "distance", type: "number", min: "0",
+      const driven = draft(id, "distance", {class: "distance", type: "number", min: "0",
         placeholder: "metres (as planned)", "aria-label": "distance driven"});
       actions.push(driven, el("button", {type: "button", class: "primary", "data-action": "finish",
         onclick: () => {
