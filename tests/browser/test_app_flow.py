@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import publish_screenshots
-from tests.browser.flow import Trip, open_app, ride_through_ui, tab
+from tests.browser.flow import Trip, offer_through_ui, open_app, ride_card, ride_through_ui, tab
 from tests.browser.harness import TOKEN, ExternalGuard, LocalPair, local_pair
 from tests.test_peer_net import DRIVE
 
@@ -80,3 +80,36 @@ def test_the_pages_request_nothing_beyond_this_machine(
     assert all(url.startswith(pair.driver_url) or url.startswith("data:") for url in guard.seen)
     assert guard.blocked == []
     expect(page.locator("#notice")).to_be_hidden()
+
+
+#: A stand-in for the browser's Notification: allowed, and recording what it is asked to show.
+RECORD_NOTIFICATIONS = """
+window.shown = [];
+window.Notification = class {
+  static permission = "granted";
+  static requestPermission() { return Promise.resolve("granted"); }
+  constructor(title, options) { window.shown.push(title + ": " + options.body); }
+};
+document.hasFocus = () => false;
+"""
+
+
+def test_state_changes_reach_the_system_when_the_page_is_not_in_front(
+    pair: LocalPair, new_page: Any, artifacts: Path
+) -> None:
+    driver, rider = new_page(), new_page()
+    rider.add_init_script(RECORD_NOTIFICATIONS)
+    open_app(driver, pair.driver_url, TOKEN)
+    open_app(rider, pair.rider_url, TOKEN)
+    offer_through_ui(driver, TRIP, artifacts)
+    tab(rider, "ride")
+    rider.fill("#request-pickup", f"{TRIP.pickup[0]}, {TRIP.pickup[1]}")
+    rider.fill("#request-dropoff", f"{TRIP.dropoff[0]}, {TRIP.dropoff[1]}")
+    rider.click("#request-submit")
+    rider.click("#requests .candidate button")
+    tab(driver, "rides")
+    ride_card(driver, "proposed").locator("[data-action=accept]").click()
+    rider.wait_for_function("() => shown.some((s) => s.includes('accepted'))")
+    shown = rider.evaluate("() => shown")
+    assert any("match(es) for your request" in s for s in shown), shown
+    assert all(s.startswith("lazooz: ") for s in shown)

@@ -172,7 +172,23 @@ function describeEvent(ev) {
   }
 }
 
+// System notifications, once allowed, for when the page is not in front.
+function setupNotifications() {
+  const button = $("notify");
+  if (!("Notification" in window)) return;
+  const show = () => { button.hidden = Notification.permission !== "default"; };
+  show();
+  button.addEventListener("click", async () => { await Notification.requestPermission(); show(); });
+}
+
+function systemNotify(text) {
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  if (document.visibilityState === "visible" && document.hasFocus()) return; // the toast is seen
+  new Notification("lazooz", {body: text, tag: "lazooz"});
+}
+
 function toast(text) {
+  systemNotify(text);
   let box = $("toasts");
   if (!box) document.body.append(box = el("div", {id: "toasts"}));
   const t = el("div", {class: "toast"}, text);
@@ -749,6 +765,7 @@ async function start() {
   $("router-note").textContent = r.backend === "straight"
     ? "No road network here: the route is the points you click, joined by straight lines."
     : `Routes follow the roads (${r.network || r.backend}).`;
+  setupNotifications();
   await setupMap();
   updateCostEstimate();
   document.body.dataset.ready = "true";
