@@ -78,11 +78,14 @@ def demo(
     members: Annotated[int, typer.Option(min=5, help="Daemons to start (drivers and riders).")] = 6,
     seed: Annotated[int, typer.Option(help="Seed for the script's choices.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary instead.")] = False,
+    keep: Annotated[
+        bool, typer.Option(help="Keep the daemons running after the script until Ctrl-C.")
+    ] = False,
 ) -> None:
     """Run a local swarm of real daemons on loopback through a scripted morning of rides."""
     from lazooz import demo as swarm_demo
 
-    raise typer.Exit(swarm_demo.run(members=members, seed=seed, json_out=as_json))
+    raise typer.Exit(swarm_demo.run(members=members, seed=seed, json_out=as_json, keep=keep))
 
 
 # -- setting up and running a node

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,8 @@ def test_sigint_in_the_middle_stops_every_daemon() -> None:
         up = err.wait_for(swarm_ready, 180, "the demo's swarm_ready line")
         children = _children(process.pid)
         assert sorted(children) == sorted(up["pids"])
+        assert len(up["ui"]) == 6
+        assert_serves_the_app(next(iter(up["ui"].values())))
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
         out.join(10)
@@ -125,12 +128,57 @@ def test_sigint_in_the_middle_stops_every_daemon() -> None:
     assert not [pid for pid in children if alive(pid)]
 
 
-def swarm_ready(line: str) -> dict[str, Any] | None:
+@pytest.mark.slow
+def test_keep_leaves_the_swarm_up_for_the_web_ui_until_ctrl_c() -> None:
+    process = subprocess.Popen(
+        [*DEMO, "--json", "--keep"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stderr is not None
+    out, err = Lines(process.stdout, name="demo"), Lines(process.stderr, name="demo stderr")
     try:
-        found = json.loads(line)
-    except ValueError:
-        return None
-    return found if isinstance(found, dict) and found.get("event") == "swarm_ready" else None
+        up = err.wait_for(swarm_ready, 180, "the demo's swarm_ready line")
+        done = err.wait_for(event_line("script_done"), 600, "the demo's script_done line")
+        assert done["balances_agree"]
+        # The script is over and the daemons still serve their pages.
+        assert sorted(_children(process.pid)) == sorted(up["pids"])
+        for url in up["ui"].values():
+            assert_serves_the_app(url)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+        out.join(10)
+        err.join(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, "\n".join(err.lines[-30:])
+    summary = json.loads("\n".join(out.lines))
+    assert summary["ok"] and summary["error"] is None and summary["ui"] == up["ui"]
+    assert not [pid for pid in up["pids"] if alive(pid)]
+
+
+def assert_serves_the_app(url: str) -> None:
+    """The UI address names the node's page, and the token in its fragment opens the API."""
+    page, _, fragment = url.partition("#token=")
+    assert page.startswith("http://127.0.0.1:") and page.endswith("/app") and fragment
+    with urllib.request.urlopen(page, timeout=30) as answer:
+        assert answer.status == 200 and b"<html" in answer.read().lower()
+    status = Client(page.removesuffix("/app"), fragment).get("/v1/status")
+    assert status["member_id"].startswith("lz1")
+
+
+def event_line(event: str) -> Any:
+    def match(line: str) -> dict[str, Any] | None:
+        try:
+            found = json.loads(line)
+        except ValueError:
+            return None
+        return found if isinstance(found, dict) and found.get("event") == event else None
+
+    return match
+
+
+swarm_ready = event_line("swarm_ready")
 
 
 def _children(pid: int) -> list[int]:
@@ -158,6 +206,7 @@ def test_run_and_the_module_entry_take_members_seed_and_json() -> None:
         ("members", 6),
         ("seed", 1),
         ("json_out", False),
+        ("keep", False),
     ]
     too_few = subprocess.run(
         [*DEMO, "--members", "4", "--json"], cwd=ROOT, capture_output=True, text=True, check=False

@@ -8,8 +8,12 @@ receipts); shows a live summary with rich, or prints a JSON summary; checks
 that every node reports the same balances; and stops every daemon and removes
 every directory at the end, on an error and on Ctrl-C. Exit status: 0 the
 script completed and the balances agree; 1 it failed; 2 bad arguments; 130
-interrupted (SIGINT or SIGTERM). With ``--json``, one line
-``{"event":"swarm_ready","pids":[...]}`` goes to stderr once every daemon is up.
+interrupted (SIGINT or SIGTERM). Once every daemon is up the demo prints each
+member's web UI address (``…/app#token=…``) so the swarm can be watched in a
+browser; ``keep`` leaves the daemons running after the script until Ctrl-C
+(which then exits 0). With ``--json``, one line
+``{"event":"swarm_ready","pids":[...],"ui":{name: url}}`` goes to stderr once
+every daemon is up, and the summary carries ``ui`` too.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise _Stopped(signal.Signals(signum).name)
 
 
-def run(members: int = 6, seed: int = 1, json_out: bool = False) -> int:
+def run(members: int = 6, seed: int = 1, json_out: bool = False, keep: bool = False) -> int:
     """Run the demo; the exit status (0 ok, 1 failed, 130 interrupted)."""
     from rich.console import Console
     from rich.live import Live
@@ -61,6 +65,7 @@ def run(members: int = 6, seed: int = 1, json_out: bool = False) -> int:
     status = 1
     live: Live | None = None
     codes: dict[str, int | None] = {}
+    ui: dict[str, str] = {}
     try:
         if not json_out:
             live = Live(render(progress, names, drivers), console=Console(), auto_refresh=False)
@@ -75,16 +80,31 @@ def run(members: int = 6, seed: int = 1, json_out: bool = False) -> int:
         script.refresh = refresh
         refresh()
         swarm.start()
+        ui = ui_urls(swarm)
         if json_out:
             # For a supervisor (the tests): every daemon is up. The summary comes on stdout.
-            up = {"event": "swarm_ready", "pids": swarm.pids}
+            up = {"event": "swarm_ready", "pids": swarm.pids, "ui": ui}
             print(json.dumps(up, separators=(",", ":")), file=sys.stderr, flush=True)
+        elif live is not None:
+            for name, url in ui.items():
+                live.console.print(f"[bold]{name}[/bold] web UI: {url}")
         progress.say(f"{len(names)} daemons up in {time.monotonic() - started:.1f} s")
         script.run()
         status = 0 if progress.balances_agree else 1
+        if keep:
+            progress.say("script done; daemons kept running for the web UI: Ctrl-C stops them")
+            refresh()
+            if json_out:
+                done = {"event": "script_done", "balances_agree": bool(progress.balances_agree)}
+                print(json.dumps(done, separators=(",", ":")), file=sys.stderr, flush=True)
+            while True:
+                signal.pause()  # _on_signal raises _Stopped out of the wait
     except (_Stopped, KeyboardInterrupt) as exc:
-        error = f"interrupted ({exc or 'SIGINT'})"
-        status = 130
+        if keep and status == 0:
+            pass  # the user stopped a kept swarm after a successful script
+        else:
+            error = f"interrupted ({exc or 'SIGINT'})"
+            status = 130
     except SwarmError as exc:
         error = str(exc)
     except Exception as exc:  # any failure still stops every daemon below
@@ -109,7 +129,9 @@ def run(members: int = 6, seed: int = 1, json_out: bool = False) -> int:
                     signal.signal(s, handler)
     elapsed = time.monotonic() - started
     if json_out:
-        print(json.dumps(_summary(progress, swarm, codes, error, status, elapsed, seed), indent=2))
+        summary = _summary(progress, swarm, codes, error, status, elapsed, seed)
+        summary["ui"] = ui
+        print(json.dumps(summary, indent=2))
     elif error is not None:
         err.print(f"[red]lazooz demo:[/red] {error}")
     elif progress.balances_agree:
@@ -121,6 +143,11 @@ def run(members: int = 6, seed: int = 1, json_out: bool = False) -> int:
         err.print(f"[red]lazooz demo:[/red] a daemon exited badly: {codes}")
         status = 1
     return status
+
+
+def ui_urls(swarm: Any) -> dict[str, str]:
+    """Each member's web UI address, with the token in the fragment (never sent over HTTP)."""
+    return {d.name: f"{d.api.url}/app#token={d.api.token}" for d in swarm.daemons}
 
 
 def _summary(
@@ -192,8 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=6, help="daemons to start (at least 5)")
     parser.add_argument("--seed", type=int, default=1, help="seed for the script's choices")
     parser.add_argument("--json", action="store_true", help="print a JSON summary instead")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the daemons running after the script until Ctrl-C"
+    )
     args = parser.parse_args(argv)
-    return run(args.members, args.seed, args.json)
+    return run(args.members, args.seed, args.json, args.keep)
 
 
 if __name__ == "__main__":  # pragma: no cover
