@@ -19,11 +19,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import numpy as np
-
 from protocol.fields import MICRO, GeoPoint
-from protocol.geo import LocalProjection
-from protocol.roads import RoadGraph, Router
+from protocol.roads import RoadGraph, Router, grid_graph
 
 #: How far beyond an extract's last node home may lie and still use it.
 COVER_MARGIN_M = 1_000.0
@@ -107,22 +104,16 @@ def embedded() -> list[Network]:
 
 def grid_around(home: GeoPoint) -> Network:
     """A square grid of two-way streets centred on ``home`` (``GRID_*`` above)."""
-    k = round(GRID_SIZE_M / GRID_BLOCK_M) + 1
-    offsets = (np.arange(k, dtype=np.float64) - (k - 1) / 2) * GRID_BLOCK_M
-    ys, xs = np.meshgrid(offsets, offsets, indexing="ij")
-    lon, lat = LocalProjection.around(home).to_degrees(xs.ravel(), ys.ravel())
-    points = [GeoPoint.from_degrees(a, o) for a, o in zip(lat.tolist(), lon.tolist(), strict=True)]
-    edges: list[tuple[int, int, int]] = []
-    for row in range(k):
-        for col in range(k):
-            u = row * k + col
-            if col + 1 < k:
-                speed = GRID_ARTERIAL_KMH if row % GRID_ARTERIAL_EVERY == 0 else GRID_STREET_KMH
-                edges += [(u, u + 1, speed), (u + 1, u, speed)]
-            if row + 1 < k:
-                speed = GRID_ARTERIAL_KMH if col % GRID_ARTERIAL_EVERY == 0 else GRID_STREET_KMH
-                edges += [(u, u + k, speed), (u + k, u, speed)]
-    graph = RoadGraph.build(points, edges, name="grid", attribution=GRID_ATTRIBUTION)
+    graph = grid_graph(
+        home,
+        round(GRID_SIZE_M / GRID_BLOCK_M) + 1,
+        GRID_BLOCK_M,
+        GRID_ARTERIAL_EVERY,
+        GRID_ARTERIAL_KMH,
+        GRID_STREET_KMH,
+        name="grid",
+        attribution=GRID_ATTRIBUTION,
+    )
     return Network(graph, Router(graph))
 
 

@@ -7,6 +7,7 @@ embedded ones live in ``protocol/roads/data/``) and pass the bytes to
 
 from protocol.roads.encoding import MAGIC, ROADS_LIMITS, VERSION, decode, encode
 from protocol.roads.graph import MAX_NODES, MAX_SPEED_KMH, RoadGraph, UnknownNode
+from protocol.roads.grid import grid_graph
 from protocol.roads.router import (
     DEFAULT_CACHE_SIZE,
     DEFAULT_ROW_CACHE_SIZE,
@@ -30,4 +31,5 @@ __all__ = [
     "UnknownNode",
     "decode",
     "encode",
+    "grid_graph",
 ]

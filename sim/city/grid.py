@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
+from protocol import roads
 from protocol.errors import ConfigError, describe
 from protocol.fields import GeoPoint
-from protocol.geo import LocalProjection
 from protocol.roads import MAX_SPEED_KMH, RoadGraph
 
 #: Tel Aviv, where the rest of the project's examples are.
@@ -58,24 +56,13 @@ class GridParams:
 
 def grid_graph(params: GridParams = GridParams()) -> RoadGraph:
     """The grid city as a road graph; node ``row * side + col``, row 0 in the south."""
-    k = params.side
-    offsets = (np.arange(k, dtype=np.float64) - (k - 1) / 2) * params.block_m
-    ys, xs = np.meshgrid(offsets, offsets, indexing="ij")
-    lon, lat = LocalProjection.around(params.centre).to_degrees(xs.ravel(), ys.ravel())
-    points = [GeoPoint.from_degrees(a, o) for a, o in zip(lat.tolist(), lon.tolist(), strict=True)]
-    edges: list[tuple[int, int, int]] = []
-    for row in range(k):
-        for col in range(k):
-            u = row * k + col
-            if col + 1 < k:  # east-west along this row
-                speed = (
-                    params.arterial_kmh if row % params.arterial_every == 0 else params.street_kmh
-                )
-                edges += [(u, u + 1, speed), (u + 1, u, speed)]
-            if row + 1 < k:  # north-south along this column
-                speed = (
-                    params.arterial_kmh if col % params.arterial_every == 0 else params.street_kmh
-                )
-                edges += [(u, u + k, speed), (u + k, u, speed)]
-    name = f"grid {params.size_km:g} km / {params.block_m:g} m"
-    return RoadGraph.build(points, edges, name=name, attribution="synthetic grid (lazooz)")
+    return roads.grid_graph(
+        params.centre,
+        params.side,
+        params.block_m,
+        params.arterial_every,
+        params.arterial_kmh,
+        params.street_kmh,
+        name=f"grid {params.size_km:g} km / {params.block_m:g} m",
+        attribution="synthetic grid (lazooz)",
+    )
