@@ -87,7 +87,7 @@ def run(members: int = 6, seed: int = 1, json_out: bool = False, keep: bool = Fa
             print(json.dumps(up, separators=(",", ":")), file=sys.stderr, flush=True)
         elif live is not None:
             for name, url in ui.items():
-                live.console.print(f"[bold]{name}[/bold] web UI: {url}")
+                live.console.print(f"[bold]{name}[/bold] web UI: {url}", soft_wrap=True)
         progress.say(f"{len(names)} daemons up in {time.monotonic() - started:.1f} s")
         script.run()
         status = 0 if progress.balances_agree else 1
