@@ -166,7 +166,7 @@ def _ask(
     """Ask ``peer`` for what this Peer lacks of ``remote``; ``again`` when its last answer
     made progress (then it is asked even if the same was asked of it just now)."""
     wanted = []
-    for want in sync.wants(sync.heads(core.ledger), remote):
+    for want in sync.wants(core.ledger.heads, remote):
         seq = remote[want.author][0]
         asked = state.asked.get(want.author)
         if not again and asked is not None and asked[0] >= seq and now_ms < asked[1] + ASK_AGAIN_MS:
