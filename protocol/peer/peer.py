@@ -17,7 +17,6 @@ from protocol import geo
 from protocol.errors import describe
 from protocol.fields import CostShare, GeoPoint, Polyline, PublicKey, TimeWindow
 from protocol.identity import Identity
-from protocol.ledger import sync
 from protocol.ledger.book import Ledger
 from protocol.ledger.credit import CreditLine, explain
 from protocol.messages import RideOffer, RideRequest
@@ -285,7 +284,7 @@ class Peer:
 
     def sync_behind(self) -> dict[PublicKey, int]:
         """Per log: entries peers' last heads show beyond what this Peer holds (``sync.behind``)."""
-        return peer_sync.behind(sync.heads(self._core.ledger), self._sync)
+        return peer_sync.behind(self._core.ledger.heads, self._sync)
 
     def rejected(self) -> dict[tuple[str, str], int]:
         """Remote input dropped so far, by ``(channel, reason)``."""
