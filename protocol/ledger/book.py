@@ -18,7 +18,7 @@ from protocol.envelope import Signed
 from protocol.errors import ConfigError, RemoteError, describe
 from protocol.fields import MessageId, PublicKey
 from protocol.identity import member_id
-from protocol.ledger.chain import MemberLog, check_entry, open_entry
+from protocol.ledger.chain import HeadIndex, MemberLog, check_entry, open_entry
 from protocol.ledger.errors import Gap
 from protocol.ledger.forks import Fork, fork_proof, verify_fork
 from protocol.ledger.wire import ForkProof, LogEntry
@@ -64,6 +64,7 @@ class Ledger:
 
     __slots__ = (
         "_forks",
+        "_index",
         "_logs",
         "_pending",
         "_pending_count",
@@ -86,6 +87,7 @@ class Ledger:
         self._pending: dict[PublicKey, dict[int, Signed[LogEntry]]] = {}
         self._pending_count = 0
         self._forks: dict[PublicKey, Fork] = {}
+        self._index = HeadIndex()
 
     # -- reading
 
@@ -97,12 +99,32 @@ class Ledger:
         """Number of chained entries over all logs."""
         return sum(len(log) for log in self._logs.values())
 
+    @property
+    def heads(self) -> Mapping[PublicKey, tuple[int, MessageId]]:
+        """``author -> (head seq, head id)`` of every non-empty log, kept as entries chain.
+
+        A live view: it changes as the ledger does; copy it to keep a snapshot.
+        """
+        return self._index.heads
+
+    @property
+    def version(self) -> int:
+        """Grows whenever a log is created, an entry chains or a fork is recorded.
+
+        Anything derived from the ledger (``credit.balances``) may have moved since.
+        """
+        return self._index.version
+
     def log(self, author: PublicKey) -> MemberLog | None:
         return self._logs.get(author)
 
     def own_log(self, owner: PublicKey) -> MemberLog:
         """``owner``'s log, created empty if this ledger has none yet: where a member writes."""
-        return self._logs.setdefault(owner, MemberLog(owner))
+        log = self._logs.get(owner)
+        if log is None:
+            log = self._logs[owner] = MemberLog(owner, self._index)
+            self._index.version += 1  # a new (empty) log is a new member in ``balances``
+        return log
 
     @property
     def pending_count(self) -> int:
@@ -142,7 +164,7 @@ class Ledger:
         if seq > head_seq + 1:
             self._hold(signed)
             return AddResult(AddStatus.PENDING)
-        log = log or MemberLog(author)
+        log = log or MemberLog(author, self._index)
         log.link(signed)
         self._logs[author] = log
         applied, dropped = self._drain(log)
@@ -158,6 +180,7 @@ class Ledger:
         known = self._forks.get(fork.author)
         if known is None or (fork.seq, fork.proof.first) < (known.seq, known.proof.first):
             self._forks[fork.author] = fork
+            self._index.version += 1
 
     def _hold(self, entry: Signed[LogEntry]) -> None:
         mine = self._pending.get(entry.author, {})

@@ -127,14 +127,35 @@ def _range(field_name: str, value: int, lo: int, hi: int) -> None:
 
 
 @final
+class HeadIndex:
+    """The head of every non-empty log of a ledger, and a count of its changes.
+
+    Kept up to date by ``MemberLog.link`` as entries chain, so reading a
+    ledger's heads costs nothing per message (the simulator's hot path);
+    ``version`` grows whenever a log grows or a fork is recorded, so a result
+    computed from the ledger (balances) can be reused until it moves.
+    """
+
+    __slots__ = ("heads", "version")
+
+    def __init__(self) -> None:
+        self.heads: dict[PublicKey, tuple[int, MessageId]] = {}
+        self.version = 0
+
+
+@final
 class MemberLog:
-    """One author's entries ``1..head_seq``, each chained to the one before (SPEC §8.5)."""
+    """One author's entries ``1..head_seq``, each chained to the one before (SPEC §8.5).
 
-    __slots__ = ("_entries", "owner")
+    A log held by a ``Ledger`` reports each new head to the ledger's ``HeadIndex``.
+    """
 
-    def __init__(self, owner: PublicKey) -> None:
+    __slots__ = ("_entries", "_index", "owner")
+
+    def __init__(self, owner: PublicKey, index: HeadIndex | None = None) -> None:
         self.owner = owner
         self._entries: list[Signed[LogEntry]] = []
+        self._index = index
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -178,6 +199,9 @@ class MemberLog:
         """Chain an entry that already passed ``open_entry`` and ``check_entry``."""
         self.check_next(entry)
         self._entries.append(entry)
+        if self._index is not None:
+            self._index.heads[self.owner] = (len(self._entries), entry.message_id)
+            self._index.version += 1
 
     def check_next(self, entry: Signed[LogEntry]) -> None:
         """Raise unless ``entry`` can be this log's next entry (SPEC §8.5)."""

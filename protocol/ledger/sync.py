@@ -41,8 +41,9 @@ Heads = Mapping[PublicKey, tuple[int, MessageId]]
 
 
 def heads(ledger: Ledger) -> dict[PublicKey, tuple[int, MessageId]]:
-    """The head of every non-empty log in ``ledger``."""
-    return {log.owner: (log.head_seq, log.head_id) for log in ledger if log.head_seq}
+    """The head of every non-empty log in ``ledger``, authors ascending (a snapshot)."""
+    live = ledger.heads
+    return {author: live[author] for author in sorted(live)}
 
 
 def wants(local: Heads, remote: Heads) -> list[Want]:

@@ -72,6 +72,8 @@ class Core:
         self.timers: dict[TimerKey, int] = {}
         self.started = False
         self.balance_milli = 0
+        #: ``balances`` as of (ledger, its version, credit params): recomputed only when one moved.
+        self._balances: tuple[Ledger, int, object, dict[PublicKey, int]] | None = None
 
     # -- remote input that is dropped
 
@@ -117,9 +119,29 @@ class Core:
     def persist_entries(self, entries: Sequence[Signed[LogEntry]]) -> list[Action]:
         return [Persist("entry", entry_key(e.author, e.message.seq), e.raw) for e in entries]
 
+    def balances(self) -> dict[PublicKey, int]:
+        """Every member's balance by this Peer's ledger; do not mutate the result.
+
+        Computed from scratch (credit v1 takes every receipt in order), but
+        only when the ledger changed since the last call: most sync batches
+        and fork proofs a Peer handles bring nothing new.
+        """
+        ledger, credit = self.ledger, self.params.credit
+        cached = self._balances
+        if (
+            cached is not None
+            and cached[0] is ledger
+            and cached[1] == ledger.version
+            and cached[2] is credit
+        ):
+            return cached[3]
+        out = balances(ledger, credit)
+        self._balances = (ledger, ledger.version, credit, out)
+        return out
+
     def balance_actions(self) -> list[Action]:
         """``BalanceChanged`` if the user's own balance moved since it was last told."""
-        now = balances(self.ledger, self.params.credit).get(self.me, 0)
+        now = self.balances().get(self.me, 0)
         if now == self.balance_milli:
             return []
         before, self.balance_milli = self.balance_milli, now

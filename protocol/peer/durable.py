@@ -18,7 +18,6 @@ import msgpack
 
 from protocol.errors import LazoozError, StoreError, describe
 from protocol.fields import PublicKey
-from protocol.ledger.credit import balances
 from protocol.ledger.forks import open_fork
 from protocol.peer import journal
 from protocol.peer import own as own_mod
@@ -98,7 +97,7 @@ def restore(core: Core, records: Iterable[Record]) -> None:
                 ):
                     core.ledger.add(args[0])
         core.rides[ride.ride_id] = ride
-    core.balance_milli = balances(core.ledger, core.params.credit).get(core.me, 0)
+    core.balance_milli = core.balances().get(core.me, 0)
 
 
 @contextmanager

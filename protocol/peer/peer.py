@@ -17,9 +17,8 @@ from protocol import geo
 from protocol.errors import describe
 from protocol.fields import CostShare, GeoPoint, Polyline, PublicKey, TimeWindow
 from protocol.identity import Identity
-from protocol.ledger import sync
 from protocol.ledger.book import Ledger
-from protocol.ledger.credit import CreditLine, balances, explain
+from protocol.ledger.credit import CreditLine, explain
 from protocol.messages import RideOffer, RideRequest
 from protocol.peer import durable, gossip, publishing, rides
 from protocol.peer import sync as peer_sync
@@ -257,7 +256,7 @@ class Peer:
 
     def balances(self) -> dict[PublicKey, int]:
         """Every member's balance in milli-tokens, by the logs this Peer holds."""
-        return balances(self._core.ledger, self._core.params.credit)
+        return dict(self._core.balances())
 
     def explain(self, member: PublicKey | None = None) -> list[CreditLine]:
         return explain(self._core.ledger, self._core.params.credit, member)
@@ -285,7 +284,7 @@ class Peer:
 
     def sync_behind(self) -> dict[PublicKey, int]:
         """Per log: entries peers' last heads show beyond what this Peer holds (``sync.behind``)."""
-        return peer_sync.behind(sync.heads(self._core.ledger), self._sync)
+        return peer_sync.behind(self._core.ledger.heads, self._sync)
 
     def rejected(self) -> dict[tuple[str, str], int]:
         """Remote input dropped so far, by ``(channel, reason)``."""

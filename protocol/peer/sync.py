@@ -9,7 +9,7 @@ answers make progress. Entries are verified one by one (``sync.apply``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from protocol.errors import RemoteError, describe
 from protocol.fields import MessageId, PublicKey
@@ -30,6 +30,8 @@ ASK_AGAIN_MS = 10_000
 MAX_REMOTES = 1_024
 
 Heads = dict[PublicKey, tuple[int, MessageId]]
+#: Heads as read, not kept: a ledger's live ``Ledger.heads`` will do.
+HeadsView = Mapping[PublicKey, tuple[int, MessageId]]
 
 
 class SyncState:
@@ -49,7 +51,7 @@ class SyncState:
             del self.remote[next(iter(self.remote))]
 
 
-def behind(local: Heads, state: SyncState) -> dict[PublicKey, int]:
+def behind(local: HeadsView, state: SyncState) -> dict[PublicKey, int]:
     """Per log: entries the peers' last heads show beyond ``local`` (logs not behind left out).
 
     It is what peers *claim*: the highest head seq any remembered peer sent for
@@ -166,7 +168,7 @@ def _ask(
     """Ask ``peer`` for what this Peer lacks of ``remote``; ``again`` when its last answer
     made progress (then it is asked even if the same was asked of it just now)."""
     wanted = []
-    for want in sync.wants(sync.heads(core.ledger), remote):
+    for want in sync.wants(core.ledger.heads, remote):
         seq = remote[want.author][0]
         asked = state.asked.get(want.author)
         if not again and asked is not None and asked[0] >= seq and now_ms < asked[1] + ASK_AGAIN_MS:
