@@ -41,7 +41,6 @@ class Backend(Protocol):
 
         Raises ``NoRoute`` or ``RouterUnavailable`` naming the waypoint at fault.
         """
-        ...
 
 
 def check_waypoints(waypoints: Sequence[GeoPoint], max_points: int = 25) -> None:
