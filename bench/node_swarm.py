@@ -39,7 +39,7 @@ from typing import Any
 
 from lazooz.control.client import ApiError, Client, NodeUnreachable
 from lazooz.control.files import ControlInfo, read_token
-from lazooz.demo.swarm import free_port, lazooz_command, peer_id_text
+from lazooz.demo.swarm import die_with_parent, free_port, lazooz_command, peer_id_text
 
 #: Seconds for all daemons to come up: 50 of them import libp2p (~4 s CPU each) on 2 cores.
 START_TIMEOUT_S = 600.0
@@ -71,14 +71,6 @@ def rss_bytes(pid: int) -> int:
 def machine() -> dict[str, float]:
     """What else the machine was doing: 1-minute load average and the CPU count."""
     return {"loadavg_1m": os.getloadavg()[0], "cpus": float(os.cpu_count() or 1)}
-
-
-def _die_with_parent() -> None:
-    """In a daemon's child process: SIGTERM when the bench dies, even by SIGKILL (Linux)."""
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
 # -- the swarm
@@ -234,7 +226,7 @@ class NodeSwarm:
                     "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
                 },
                 start_new_session=True,  # its own group: killpg reaches all it started
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads run at spawn
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads run at spawn
             )
 
     def _wait_up(self) -> None:

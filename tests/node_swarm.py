@@ -22,7 +22,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from typing import Any, TypeVar
 
 from lazooz.control.client import Client
 from lazooz.demo.events import EventWatch
+from lazooz.demo.swarm import lazooz_command
 from lazooz.node.ready import Lines, LinesEnded, wait_ready
 
 T = TypeVar("T")
@@ -43,14 +43,6 @@ STOP_TIMEOUT_S = 20.0
 #: One protocol step on loopback (gossip through a fresh mesh, a stream frame).
 STEP_TIMEOUT_S = 45.0
 NODE_FILE = "node.json"
-
-
-def lazooz_command() -> list[str]:
-    """The ``lazooz`` CLI of this interpreter's environment."""
-    script = Path(sys.executable).parent / "lazooz"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from lazooz.cli import app; app()"]
 
 
 def now_ms() -> int:

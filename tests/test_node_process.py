@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from lazooz.demo.swarm import free_port
 from lazooz.node.daemon import NODE_FILE, NodeInfo
 from lazooz.node.ready import Lines, LinesEnded, wait_ready
 
@@ -159,13 +159,6 @@ def start_daemon(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
         if daemon.process.poll() is None:
             daemon.process.kill()
             daemon.process.wait(timeout=STOP_TIMEOUT_S)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def running_with(data_dir: Path) -> list[int]:

@@ -60,8 +60,8 @@ def free_port() -> int:
         return port
 
 
-def _die_with_parent() -> None:
-    """In the daemon's child process: SIGTERM when the demo dies, even by SIGKILL (Linux)."""
+def die_with_parent() -> None:
+    """In a daemon's child process: SIGTERM when its parent dies, even by SIGKILL (Linux)."""
     if not sys.platform.startswith("linux"):
         return
     try:
@@ -203,7 +203,7 @@ class Swarm:
                 # Its own session: a Ctrl-C at the terminal reaches the demo only,
                 # which then stops every daemon in order.
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - no thread runs yet
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - no thread runs yet
             )
 
     def _wait_up(self, daemons: list[Daemon]) -> None:
