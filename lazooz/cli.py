@@ -8,6 +8,7 @@ running; 2 the command line itself was wrong.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -618,6 +619,38 @@ def peers(data_dir: DataDir = None, as_json: AsJson = False) -> None:
 def status(data_dir: DataDir = None, as_json: AsJson = False) -> None:
     """Your node: identity, addresses, peers, offers, rides, balance."""
     _api(data_dir, as_json, lambda c: c.get("/v1/status"), show.status)
+
+
+@app.command()
+def watch(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Follow your node's notifications live, one line each, until Ctrl-C."""
+    from lazooz.node.notify_text import describe, needs_ride
+
+    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    try:
+        client = Client.of(_data_dir(data_dir))
+
+        def ready() -> None:
+            err.print(f"Watching the node at {client.url} (Ctrl-C to stop).")
+
+        for data in client.events(subscribed=ready):
+            if as_json:
+                typer.echo(json.dumps(data, separators=(",", ":")))
+                continue
+            ride = None
+            if needs_ride(data):
+                with contextlib.suppress(ApiError):
+                    ride = client.get(f"/v1/rides/{data['ride_id']}")
+            m = describe(data, ride)
+            text = f"{datetime.now():%H:%M:%S} [bold]{escape(m.title)}[/bold] {escape(m.body)}"
+            out.print(text if m.alert else f"[dim]{text}[/dim]")
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    except ApiError as exc:
+        _fail(as_json, exc.reason, exc.detail, exc.status)
+    except NodeUnreachable as exc:
+        _fail(as_json, "unreachable", str(exc))
+    _fail(as_json, "unreachable", "the node stopped")
 
 
 # -- calling the API

@@ -39,6 +39,7 @@ from lazooz.config_schema import (
     MetricsConfig,
     NetworkConfig,
     NodeConfig,
+    NotifyConfig,
     PeerConfig,
     RouterBackend,
     RouterConfig,
@@ -64,6 +65,7 @@ __all__ = [
     "MetricsConfig",
     "NetworkConfig",
     "NodeConfig",
+    "NotifyConfig",
     "PeerConfig",
     "RouterBackend",
     "RouterConfig",
@@ -129,6 +131,7 @@ def parse(
         peer=sections.peer(root.table("peer"), base.peer),
         app=sections.app(root.table("app"), base.app),
         router=sections.router(root.table("router"), base.router),
+        notify=sections.notify(root.table("notify"), base.notify),
         source=source,
     )
     root.done()

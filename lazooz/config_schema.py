@@ -133,6 +133,34 @@ class RouterConfig:
     osrm_url: str = ""
 
 
+#: ``notify.command`` values that are not an argv template.
+NOTIFY_AUTO = "auto"
+NOTIFY_OFF = "off"
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    """Desktop notifications the daemon runs itself, page open or not (``[notify]``).
+
+    ``command`` is ``"auto"`` (``notify-send`` if it is on ``PATH``, else
+    none), ``"off"`` or ``""`` (none), or an argv template whose elements may
+    hold ``{title}``, ``{body}``, ``{event}`` and ``{ride}``; it never runs
+    through a shell (``lazooz.node.notify``).
+    """
+
+    command: str | tuple[str, ...] = NOTIFY_AUTO
+    #: A command still running after this long is killed (and counted).
+    timeout_s: float = 10.0
+    #: Commands running at once; more wait in a queue of ``queue``.
+    max_running: int = 2
+    #: Notifications waiting for a command; when full, the oldest is dropped.
+    queue: int = 32
+    #: Events (``lazooz.node.notify_text.EVENTS``) never shown.
+    mute: tuple[str, ...] = ()
+    #: Put the ride's PIN in the ``pin_shown`` notification (else: "open lazooz to see it").
+    show_pin: bool = True
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """Everything a node is configured by. ``source`` names where it was read from."""
@@ -146,6 +174,7 @@ class Config:
     peer: PeerConfig = PeerConfig()
     app: AppConfig = AppConfig()
     router: RouterConfig = RouterConfig()
+    notify: NotifyConfig = NotifyConfig()
     source: str = field(default="defaults", metadata={"toml": False})
 
     def with_data_dir(self, data_dir: Path) -> Config:

@@ -17,6 +17,8 @@ from lazooz.config_schema import (
     DISCOVERIES,
     LOG_FORMATS,
     LOG_LEVELS,
+    NOTIFY_AUTO,
+    NOTIFY_OFF,
     ROUTER_BACKENDS,
     AppConfig,
     ControlConfig,
@@ -29,11 +31,14 @@ from lazooz.config_schema import (
     MetricsConfig,
     NetworkConfig,
     NodeConfig,
+    NotifyConfig,
     PeerConfig,
     RouterBackend,
     RouterConfig,
 )
 from lazooz.config_table import Table
+from lazooz.node.notify_command import BadTemplate, Template
+from lazooz.node.notify_text import EVENTS
 from protocol.validation import DEFAULT_POLICY
 
 
@@ -140,3 +145,45 @@ def router(t: Table, default: RouterConfig) -> RouterConfig:
     if out.backend == "osrm" and not out.osrm_url:
         t.fail("router.osrm_url", out.osrm_url, 'is required when router.backend = "osrm"')
     return out
+
+
+def notify(t: Table, default: NotifyConfig) -> NotifyConfig:
+    out = NotifyConfig(
+        command=_notify_command(t, default.command),
+        timeout_s=t.number("timeout_s", default.timeout_s, 0.1, 300.0, "seconds, 0.1..300"),
+        max_running=t.integer("max_running", default.max_running, 1, 16),
+        queue=t.integer("queue", default.queue, 1, 1_000),
+        mute=t.strings("mute", default.mute, _check_event),
+        show_pin=t.boolean("show_pin", default.show_pin),
+    )
+    t.done()
+    return out
+
+
+def _notify_command(t: Table, default: str | tuple[str, ...]) -> str | tuple[str, ...]:
+    """``auto``, ``off``/empty, or an argv template every element of which is checked."""
+    value = t.raw("command")
+    key = t.key("command")
+    if value is None:
+        return default
+    if isinstance(value, str):
+        if value not in (NOTIFY_AUTO, NOTIFY_OFF, ""):
+            rule = (
+                f'must be "{NOTIFY_AUTO}", "{NOTIFY_OFF}", or a list such as '
+                '["notify-send", "{title}", "{body}"] (no shell: one list item per argument)'
+            )
+            t.fail(key, value, rule)
+        return value
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        t.fail(key, value, f'must be "{NOTIFY_AUTO}", "{NOTIFY_OFF}", or a list of strings')
+    argv = tuple(cast(list[str], value))
+    try:
+        Template.parse(argv)
+    except BadTemplate as exc:
+        where = key if exc.index is None else f"{key}[{exc.index}]"
+        t.fail(where, exc.text, exc.rule)
+    return argv
+
+
+def _check_event(text: str) -> str | None:
+    return None if text in EVENTS else f"unknown event; known: {', '.join(EVENTS)}"

@@ -152,6 +152,25 @@ class Table:
             out.append(cast(str, item))
         return tuple(out)
 
+    def raw(self, key: str) -> object:
+        """The value as TOML gave it (None if absent), for a key of more than one type."""
+        return self._get(key)
+
+    def strings(self, key: str, default: tuple[str, ...], check: Check) -> tuple[str, ...]:
+        """A list of strings, each one that ``check`` accepts."""
+        value = self._get(key)
+        if value is None:
+            return default
+        if not isinstance(value, list):
+            self.fail(self.key(key), value, "must be a list of strings")
+        out: list[str] = []
+        for i, item in enumerate(cast(list[object], value)):
+            problem = check(item) if isinstance(item, str) else "must be a string"
+            if problem is not None:
+                self.fail(f"{self.key(key)}[{i}]", item, problem)
+            out.append(cast(str, item))
+        return tuple(out)
+
     def done(self) -> None:
         """Refuse any key nobody read: a typo must not silently fall back to a default."""
         for key in self.data:

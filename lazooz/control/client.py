@@ -12,6 +12,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from lazooz.control.files import CONTROL_FILE, ControlInfo, read_token
 
 #: Seconds to wait for an answer; a command waits for the node's store to commit.
 TIMEOUT_S = 30.0
+#: Seconds an event stream may stay silent (it sends a keepalive every 15 s).
+EVENTS_TIMEOUT_S = 45.0
 
 
 class ApiError(Exception):
@@ -87,6 +90,29 @@ class Client:
             raise NodeUnreachable(
                 f"the node's API at {self.url} does not answer ({reason}): "
                 "is `lazooz daemon` running?"
+            ) from None
+
+    def events(self, subscribed: Callable[[], None] | None = None) -> Iterator[Any]:
+        """The node's notifications as they come (``GET /v1/events``), until the node stops.
+
+        ``subscribed`` is called once the stream is live. A read waits up to
+        ``EVENTS_TIMEOUT_S``: the stream says something every 15 s (a keepalive).
+        """
+        request = urllib.request.Request(self.url + "/v1/events")
+        request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with _OPENER.open(request, timeout=EVENTS_TIMEOUT_S) as response:
+                for raw in response:
+                    if raw.startswith(b": subscribed") and subscribed is not None:
+                        subscribed()
+                    elif raw.startswith(b"data: "):
+                        yield json.loads(raw[6:])
+        except urllib.error.HTTPError as exc:
+            raise _api_error(exc) from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise NodeUnreachable(
+                f"the node's event stream at {self.url} broke ({reason})"
             ) from None
 
 

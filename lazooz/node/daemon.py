@@ -3,10 +3,11 @@
 ``run(config)`` is what ``lazooz daemon`` and ``python -m lazooz.node`` call.
 In order: configure logs; make the data directory (0700); load or create the
 identity key (``identity.key``, 0600); open the store; restore the Peer from
-it; start the libp2p host (listen, bootstrap) and the Node; serve metrics if
-enabled; start the ``services`` given (the control API) beside it; write
-``node.json`` so tools find the running node; print the one ready line on
-stdout (``lazooz.node.ready``: a supervisor waits on it). SIGINT or
+it; start the libp2p host (listen, bootstrap) and the Node (with the desktop
+notifier, ``notify``, if configured); serve metrics if enabled; start the
+``services`` given (the control API) beside it; write ``node.json`` so tools
+find the running node; print the one ready line on stdout
+(``lazooz.node.ready``: a supervisor waits on it). SIGINT or
 SIGTERM stops it gracefully: no more inputs, the input at hand finished
 (its persists durable), queued messages given a moment, streams and host
 closed, store closed, ``node.json`` removed, exit status 0. A second signal,
@@ -40,6 +41,7 @@ from lazooz.net.host import parse_peer_addr
 from lazooz.node import logs
 from lazooz.node.handle import DaemonHandle
 from lazooz.node.metrics import MetricsServer, NodeMetrics, serve
+from lazooz.node.notify import Notifier
 from lazooz.node.ready import ready_line
 from lazooz.node.rejoin import Rejoin
 from lazooz.node.runtime import Node
@@ -242,6 +244,9 @@ async def _serve(
             trio.open_nursery() as nursery,
         ):
             await nursery.start(node.run, net)
+            notifier = Notifier.of(config.notify, node)
+            if notifier is not None:  # desktop notifications, page open or not
+                await nursery.start(notifier.run, node.notifications)
             skip = _bootstrap_keys(config)
             await nursery.start(rejoin.run, net, skip, config.net.redial)
             progress.running = True

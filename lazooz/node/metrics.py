@@ -91,7 +91,8 @@ class NodeMetrics:
         )
         self.dropped = Counter(
             "lazooz_dropped",
-            "What the node dropped: publish/send not sent or queue full, input queue full.",
+            "What the node dropped: publish/send not sent or queue full, input queue full, "
+            "notification commands queued too long (notify).",
             ["what", "reason"],
             registry=r,
         )
@@ -107,6 +108,13 @@ class NodeMetrics:
             "lazooz_store_batch_seconds",
             "Time to make one batch of Persist actions durable.",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+            registry=r,
+        )
+        self.notify_commands = Counter(
+            "lazooz_notify_commands",
+            "Desktop-notification commands run (notify.command), by outcome: "
+            "ok, missing, exit_status, timeout, os_error.",
+            ["outcome"],
             registry=r,
         )
         self.net = Counter(
