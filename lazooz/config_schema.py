@@ -151,8 +151,9 @@ class NotifyConfig:
     command: str | tuple[str, ...] = NOTIFY_AUTO
     #: A command still running after this long is killed (and counted).
     timeout_s: float = 10.0
-    #: Commands running at once; more wait in a queue of ``queue``.
-    max_running: int = 2
+    #: Commands running at once; more wait in a queue of ``queue``. With 1 they show in the
+    #: order they happened; with more, a slow one holds up no other, but order is not kept.
+    max_running: int = 1
     #: Notifications waiting for a command; when full, the oldest is dropped.
     queue: int = 32
     #: Events (``lazooz.node.notify_text.EVENTS``) never shown.
