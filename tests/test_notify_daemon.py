@@ -132,7 +132,7 @@ def test_the_riders_command_hears_confirmed_and_done_with_no_page_open_and_watch
         to_done(swarm, driver, rider, ride_id, pin)
         assert fifo.wait("done", ride_id)[1:3] == [
             "Ride done",
-            f"Done: receipt co-signed with driver {driver_id}….",
+            f"Done: receipt co-signed with driver {driver_id}…",
         ]
         # Only what the rider needed to hear: not its own proposal, nor the receipt's bookkeeping.
         heard = [json.loads(line)[0] for line in fifo.lines.lines]

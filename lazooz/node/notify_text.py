@@ -105,8 +105,8 @@ _RIDE: Mapping[tuple[str, str], tuple[str, str, bool]] = {
         True,
     ),
     ("driver", "unsigned"): ("Receipt not signed", "The rider has not countersigned yet.", True),
-    ("driver", "done"): ("Ride done", "Done: receipt co-signed with rider {who}.", True),
-    ("rider", "done"): ("Ride done", "Done: receipt co-signed with driver {who}.", True),
+    ("driver", "done"): ("Ride done", "Done: receipt co-signed with rider {who}", True),
+    ("rider", "done"): ("Ride done", "Done: receipt co-signed with driver {who}", True),
 }
 
 
