@@ -109,6 +109,9 @@ class Member:
             # Own offers and requests go out again every 10 s (+ jitter), so one
             # published before a mesh formed is not lost for the default 5 min.
             "republish_s = 10",
+            # No desktop notifications from test daemons (a test may set its own command).
+            "[notify]",
+            'command = "off"',
         ]
         (self.data_dir / "lazooz.toml").write_text("\n".join(lines) + "\n", "utf-8")
 

@@ -98,8 +98,9 @@ def test_the_riders_command_hears_confirmed_and_done_with_no_page_open_and_watch
         "{body}",
         "{ride}",
     ]
-    with (rider.data_dir / "lazooz.toml").open("a", encoding="utf-8") as config:
-        config.write(f"[notify]\ncommand = {json.dumps(command)}\ntimeout_s = 30\n")
+    config = rider.data_dir / "lazooz.toml"
+    text = config.read_text("utf-8").replace('command = "off"', f"command = {json.dumps(command)}")
+    config.write_text(text + "timeout_s = 30\n", "utf-8")  # [notify] is the last table
     swarm.start(rider)
     swarm.wait("driver and rider to connect", lambda: connected(driver) and connected(rider))
 
