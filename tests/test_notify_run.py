@@ -201,27 +201,27 @@ async def test_a_failing_command_is_counted_logged_once_and_the_node_goes_on(
 async def test_a_storm_drops_the_oldest_waiting_and_never_holds_up_the_peer(tmp_path: Path) -> None:
     fifo, gate = Fifo(tmp_path / "out"), tmp_path / "gate"
     os.mkfifo(gate)
-    gate_fd = os.open(
-        gate, os.O_RDWR | os.O_NONBLOCK
-    )  # held open: the command never blocks opening it
+    # Held open by the test, so the command never blocks opening it; a byte written releases it.
+    gate_fd = os.open(gate, os.O_RDWR | os.O_NONBLOCK)
     held = b"\xaa" * 16
     config = NotifyConfig(writing_to(fifo, gate, hold=held), max_running=1, queue=2)
-    async with notifying(config) as (node, notifier):
-        await notify(node, confirmed(held))
-        assert (await fifo.line())[3] == held.hex()  # running, and held at the gate
-        with trio.fail_after(STEP_TIMEOUT_S):  # the Peer takes each at once all the same
-            for n in range(2, 6):
-                await notify(node, confirmed(bytes([n]) * 16))
-        await trio.testing.wait_all_tasks_blocked()
-        assert (
-            node.metrics.value("lazooz_dropped_total", {"what": "notify", "reason": "queue_full"})
-            == 2
-        )
-        os.write(gate_fd, b"x")  # let the held command finish
-        # The two newest ran, in order; the two oldest waiting were dropped.
-        assert [(await fifo.line())[3] for _ in range(2)] == ["04" * 16, "05" * 16]
-        await settled(notifier)
-        assert outcomes(node) == {"ok": 3}
+    with structlog.testing.capture_logs() as logs:
+        async with notifying(config) as (node, notifier):
+            await notify(node, confirmed(held))
+            assert (await fifo.line())[3] == held.hex()  # running, and held at the gate
+            with trio.fail_after(STEP_TIMEOUT_S):  # the Peer takes each at once all the same
+                for n in range(2, 6):
+                    await notify(node, confirmed(bytes([n]) * 16))
+            await trio.testing.wait_all_tasks_blocked()
+            dropped = {"what": "notify", "reason": "queue_full"}
+            assert node.metrics.value("lazooz_dropped_total", dropped) == 2
+            os.write(gate_fd, b"x")
+            # The two newest ran, in order; the two oldest waiting were dropped.
+            assert [(await fifo.line())[3] for _ in range(2)] == ["04" * 16, "05" * 16]
+            await settled(notifier)
+            assert outcomes(node) == {"ok": 3}
+    said = [e["log_level"] for e in logs if e["event"].startswith("notification dropped")]
+    assert said == ["warning", "debug"]  # a storm is one warning
     await fifo.aclose()
     os.close(gate_fd)
 

@@ -131,7 +131,8 @@ class Notifier:
         if len(self._queue) >= self.config.queue:
             dropped = self._queue.popleft()
             self._metrics.dropped.labels("notify", "queue_full").inc()
-            log.warning(
+            self._log_once(
+                ("dropped", ""),
                 "notification dropped: too many waiting for the notify command",
                 dropped=describe(dropped).event,
                 queue=self.config.queue,
@@ -206,13 +207,17 @@ class Notifier:
         return "ok"
 
     def _failed(self, outcome: str, cause: str, event: str, **fields: Any) -> str:
-        """Log a failure: at warning the first time for its cause, at debug after that."""
-        first = (outcome, cause) not in self._logged
-        self._logged.add((outcome, cause))
-        level = log.warning if first else log.debug
         # The body may hold the PIN: only the event's name is logged.
-        level("notify command failed", outcome=outcome, notification=event, **fields)
+        self._log_once(
+            (outcome, cause), "notify command failed", outcome=outcome, notification=event, **fields
+        )
         return outcome
+
+    def _log_once(self, cause: tuple[str, str], message: str, **fields: Any) -> None:
+        """At warning the first time for ``cause``, at debug after that: a storm is one line."""
+        level = log.debug if cause in self._logged else log.warning
+        self._logged.add(cause)
+        level(message, **fields)
 
 
 async def _kill(process: trio.Process) -> None:
