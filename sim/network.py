@@ -94,6 +94,8 @@ class NetParams:
     loss: float = 0.0
     churn: Churn = Churn()
     partitions: tuple[Partition, ...] = ()
+    #: Online hosts a joining host dials, as a node dials its bootstrap peers.
+    bootstrap: int = 3
 
 
 @dataclass(slots=True, eq=False)
@@ -203,9 +205,25 @@ class Network:
         self.hosts.append(host)
         self.by_key.setdefault(identity.public_key, []).append(host)
         self.execute(host, peer.start(now))
+        self._bootstrap(host)
         if churns:
             self._schedule_leave(host)
         return host
+
+    def _bootstrap(self, host: Host) -> None:
+        """Connect ``host`` to up to ``bootstrap`` online hosts drawn at random (a few
+        draws each: offline hosts, itself and repeats are skipped, not redrawn forever)."""
+        chosen: list[Host] = []
+        for _ in range(3 * self.params.bootstrap):
+            if len(chosen) >= self.params.bootstrap:
+                break
+            other = self.hosts[self.rng.randrange(len(self.hosts))]
+            if other.key == host.key or other in chosen or not self._reachable(host, other):
+                continue
+            chosen.append(other)
+        for other in chosen:
+            if _pair(host, other) not in self._connected:
+                self._open(host, other)
 
     def leave(self, host: Host) -> None:
         """The member closes the app for good: off the network, timers stop."""

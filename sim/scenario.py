@@ -218,6 +218,7 @@ DRIVER_KEYS: Mapping[str, tuple[str, Reader]] = {
 }
 NETWORK_KEYS: Mapping[str, tuple[str, Reader]] = {
     "latency_median_ms": ("latency_median_ms", _number),
+    "bootstrap": ("bootstrap", count),
     "latency_p99_ms": ("latency_p99_ms", _number),
     "loss": ("loss", share),
 }
@@ -238,7 +239,7 @@ PEER_KEYS: Mapping[str, tuple[str, Reader]] = {
     "republish_min": ("republish_ms", minutes),
     "republish_jitter_s": ("republish_jitter_ms", seconds),
     "heads_min": ("heads_ms", minutes),
-    "heads_after_change_s": ("heads_after_change_ms", seconds),
+    "heads_fanout": ("heads_fanout", positive),
     "sweep_min": ("sweep_ms", minutes),
     "max_rides": ("max_rides", positive),
 }

@@ -105,7 +105,19 @@ class Net:
         self.nodes[name] = node
         self.by_key[peer.public_key] = node
         self.execute(node, peer.start(self.now_ms))
+        for other in list(self.nodes.values()):
+            if other is not node:
+                self.connect(node, other)
         return node
+
+    def connect(self, a: Node, b: Node) -> None:
+        """``a`` dials ``b`` (as a node dials its bootstrap peers): both ends hear of it."""
+        pair = frozenset({a.peer.public_key, b.peer.public_key})
+        if pair in self._connected:
+            return
+        self._connected.add(pair)
+        self.execute(a, a.peer.peer_connected(b.peer.public_key, self.now_ms))
+        self.at(self.now_ms + self.latency_ms, self._connect(b, a))
 
     def restart(self, name: str, seed: int) -> Node:
         """Stop ``name``'s Peer and start a new one from what its store kept."""
@@ -202,11 +214,7 @@ class Net:
         if to is None:
             self.outbox.append(action)  # to a party outside the network (a test's own)
             return
-        pair = frozenset({sender.peer.public_key, to.peer.public_key})
-        if pair not in self._connected:
-            self._connected.add(pair)
-            self.execute(sender, sender.peer.peer_connected(to.peer.public_key, self.now_ms))
-            self.at(self.now_ms + self.latency_ms, self._connect(to, sender))
+        self.connect(sender, to)
         key, channel, data = sender.peer.public_key, action.channel, action.data
 
         def deliver() -> None:

@@ -5,18 +5,21 @@ from __future__ import annotations
 import random
 
 from protocol.identity import Identity
-from protocol.ledger.chain import MemberLog
+from protocol.ledger.chain import MemberLog, open_entry
 from protocol.ledger.cosign import propose_receipt
-from protocol.ledger.wire import ForkProof, SyncEntries
+from protocol.ledger.sync import open_sync_message
+from protocol.ledger.wire import ForkProof, SyncEntries, SyncHeads, SyncWant
 from protocol.peer.actions import Action, Notify, Persist, Publish, Send
 from protocol.peer.core import LEDGER_TOPIC
 from protocol.peer.gossip import Rejected
-from protocol.peer.notices import ForkFound
+from protocol.peer.notices import BalanceChanged, ForkFound
 from protocol.peer.params import PeerParams
 from protocol.peer.peer import Peer
+from protocol.peer.sync import HEADS_TIMER
 from protocol.signing import seal
 from tests.strategies import ALICE, BOB, NOW_MS
-from tests.test_ledger_fixtures import CAROL, DAVE, Members, receipt
+from tests.test_ledger_fixtures import CAROL, DAVE, Members, entry, receipt
+from tests.test_peer_multi import run_city
 from tests.test_peer_net import TEL_AVIV, Net
 
 RELAY = Identity.from_seed(bytes([70]) * 32)
@@ -44,7 +47,7 @@ def test_a_long_history_reaches_a_newcomer_in_rounds_and_balances_agree() -> Non
         net.run("old", fed(old.peer, raws[i : i + 16]))
     assert len(old.peer.ledger) == 80
     new = net.add("new", 2, small)
-    # The newcomer hears old's heads on gossip and pulls 10 entries per want.
+    # The newcomer connects to old, hears its heads and pulls 10 entries per want.
     net.run_for(20 * 60_000)
     assert len(new.peer.ledger) == 80
     assert new.peer.balances() == old.peer.balances()
@@ -118,3 +121,125 @@ def test_peers_holding_two_branches_of_a_forked_log_both_find_the_fork() -> None
         assert told == [ForkFound(ALICE.public_key, 2)], node.name
     assert b.peer.rejected().get(("sync", "wrong_prev"), 0) >= 1
     assert a.peer.balances() == b.peer.balances()
+
+
+def started(seed: int, params: PeerParams | None = None) -> Peer:
+    peer = Peer(Identity.from_seed(bytes([seed]) * 32), TEL_AVIV, random.Random(seed), params)
+    peer.start(NOW_MS)
+    return peer
+
+
+def heard(peer: Peer, raw: bytes) -> list[Action]:
+    """``raw`` on the ledger topic, through the validator first as a node's libp2p runs it."""
+    verdict = peer.validate_gossip(LEDGER_TOPIC, raw, NOW_MS)
+    assert not isinstance(verdict, Rejected), verdict
+    return peer.gossip_received(LEDGER_TOPIC, raw, NOW_MS)
+
+
+def test_a_ride_reaches_a_bystander_as_two_gossiped_entries_with_no_sync() -> None:
+    """Each party gossips the half it signs; a peer with no stream to either holds the
+    receipt, counts it, and never has to ask anyone."""
+    proposal, agreement = Members(ALICE, BOB).ride(ALICE, BOB)
+    bystander = started(30)
+    actions = heard(bystander, proposal.raw) + heard(bystander, agreement.raw)
+    assert len(bystander.ledger) == 2
+    assert bystander.balances()[ALICE.public_key] > 0
+    assert not [a for a in actions if isinstance(a, Send)]
+    assert [a.kind for a in actions if isinstance(a, Persist)] == ["entry", "entry"]
+
+
+def test_the_parties_of_a_ride_gossip_their_own_halves_and_a_bystander_never_asks() -> None:
+    net, _ = run_city(seed=5)
+    gossiped = [(who, a) for _, who, a in net.trace if isinstance(a, Publish)]
+    entries = [(who, a) for who, a in gossiped if a.topic == LEDGER_TOPIC]
+    # Two pooled rides: the driver's two proposals, each rider's agreement.
+    assert sorted(who for who, _ in entries) == ["driver", "driver", "rider1", "rider2"]
+    for who, a in entries:
+        assert open_entry(a.data).author == net[who].peer.public_key
+    assert len(net["bystander"].peer.ledger) == 4
+    asks = [
+        a
+        for _, who, a in net.trace
+        if who == "bystander"
+        and isinstance(a, Send)
+        and isinstance(open_sync_message(a.data).message, SyncWant)
+    ]
+    assert asks == []
+
+
+def test_an_entry_heard_after_a_gap_is_held_and_the_author_is_asked_for_the_rest() -> None:
+    members = Members(ALICE, BOB)
+    first, _ = members.ride(ALICE, BOB)
+    second, _ = members.ride(ALICE, BOB)
+    bystander = started(30)
+    actions = heard(bystander, second.raw)  # the first was lost on the way
+    assert len(bystander.ledger) == 0 and bystander.ledger.pending_count == 1
+    (ask,) = [a for a in actions if isinstance(a, Send)]
+    assert ask.to == ALICE.public_key and ask.channel == "sync"
+    want = open_sync_message(ask.data).message
+    assert isinstance(want, SyncWant)
+    assert [(w.author, w.from_seq) for w in want.wants] == [(ALICE.public_key, 1)]
+    fed(bystander, [first.raw])
+    assert len(bystander.ledger) == 2
+
+
+def test_a_forged_or_rule_breaking_entry_on_gossip_is_refused_and_not_forwarded() -> None:
+    proposal, _ = Members(ALICE, BOB).ride(ALICE, BOB)
+    forged = proposal.raw[:-1] + bytes([proposal.raw[-1] ^ 1])
+    bystander = started(30)
+    verdict = bystander.validate_gossip(LEDGER_TOPIC, forged, NOW_MS)
+    assert isinstance(verdict, Rejected) and verdict.reason == "bad_signature"
+    # A first entry whose prev is not zeros breaks a content rule of SPEC §8.
+    bad = entry(ALICE, 1, b"\x01" * 32, proposal.message.payload)
+    verdict = bystander.validate_gossip(LEDGER_TOPIC, bad, NOW_MS)
+    assert isinstance(verdict, Rejected) and verdict.reason == "invalid"
+    assert len(bystander.ledger) == 0
+
+
+def test_a_heads_round_goes_over_streams_to_a_few_recent_contacts_not_on_gossip() -> None:
+    params = PeerParams(heads_fanout=2)
+    peer = started(30, params)
+    contacts = [Identity.from_seed(bytes([40 + i]) * 32).public_key for i in range(5)]
+    for key in contacts:
+        peer.peer_connected(key, NOW_MS)
+    fed(peer, history(1).raw_entries())  # RELAY's stream makes it a contact too
+    contacts.append(RELAY.public_key)
+    due = NOW_MS + params.heads_ms + params.republish_jitter_ms
+    actions = peer.timer_fired(HEADS_TIMER, due)
+    sends = [a for a in actions if isinstance(a, Send)]
+    assert len({a.to for a in sends}) == 2 and {a.to for a in sends} <= set(contacts)
+    assert all(isinstance(open_sync_message(a.data).message, SyncHeads) for a in sends)
+    assert not [a for a in actions if isinstance(a, Publish)]
+    # Contacts not heard from for two periods are not picked.
+    later = due + 3 * params.heads_ms + params.republish_jitter_ms
+    actions = peer.timer_fired(HEADS_TIMER, later)
+    assert not [a for a in actions if isinstance(a, Send)]
+
+
+def test_a_later_receipt_reusing_ones_ride_id_moves_ones_balance_and_is_told() -> None:
+    """Balances are recomputed only for entries that can move one's own; a stranger's
+    receipt with the ride id of one's own ride can (a ride id earns once), and is."""
+    me = Peer(ALICE, TEL_AVIV, random.Random(9))
+    me.start(NOW_MS)
+    ride_id = b"\x07" * 16
+    mine = Members(ALICE, BOB)
+    mine.ride(ALICE, BOB, ride_id=ride_id, ended_ms=NOW_MS)
+    told = fed(me, mine.raw_entries())
+    earned = me.balances()[ALICE.public_key]
+    assert earned > 0
+    assert [
+        a.event.balance_milli
+        for a in told
+        if isinstance(a, Notify) and isinstance(a.event, BalanceChanged)
+    ] == [earned]
+    unrelated = Members(CAROL, DAVE)
+    unrelated.ride(CAROL, DAVE, ended_ms=NOW_MS)
+    assert not [a for a in fed(me, unrelated.raw_entries()) if isinstance(a, Notify)]
+    # Carol and Dave sign a receipt with Alice's ride id that ended first: it keeps the id.
+    unrelated.ride(DAVE, CAROL, ride_id=ride_id, ended_ms=NOW_MS - 60_000)
+    told = fed(me, unrelated.raw_entries())
+    changed = [
+        a.event for a in told if isinstance(a, Notify) and isinstance(a.event, BalanceChanged)
+    ]
+    assert [c.balance_milli for c in changed] == [0]
+    assert me.balances()[ALICE.public_key] == 0

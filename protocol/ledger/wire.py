@@ -323,4 +323,6 @@ SYNC_KINDS: dict[str, type[Message]] = {
     cls.KIND: cls for cls in (SyncHeads, SyncWant, SyncEntries, ForkProof)
 }
 #: The kinds the ``lazooz/1/ledger`` gossip topic carries.
-LEDGER_TOPIC_KINDS: dict[str, type[Message]] = {cls.KIND: cls for cls in (SyncHeads, ForkProof)}
+LEDGER_TOPIC_KINDS: dict[str, type[Message]] = {
+    cls.KIND: cls for cls in (LogEntry, SyncHeads, ForkProof)
+}

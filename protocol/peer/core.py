@@ -19,7 +19,7 @@ from protocol.fields import GeoPoint, PublicKey
 from protocol.identity import Identity
 from protocol.ledger.book import Ledger
 from protocol.ledger.credit import balances
-from protocol.ledger.wire import LogEntry
+from protocol.ledger.wire import LogEntry, ReceiptHalf
 from protocol.peer.actions import (
     Action,
     Notify,
@@ -74,6 +74,9 @@ class Core:
         self.balance_milli = 0
         #: ``balances`` as of (ledger, its version, credit params): recomputed only when one moved.
         self._balances: tuple[Ledger, int, object, dict[PublicKey, int]] | None = None
+        #: Ride ids of the receipt halves in the member's own log, read up to ``_own_read``.
+        self._own_rides: set[bytes] = set()
+        self._own_read = 0
 
     # -- remote input that is dropped
 
@@ -139,13 +142,44 @@ class Core:
         self._balances = (ledger, ledger.version, credit, out)
         return out
 
-    def balance_actions(self) -> list[Action]:
-        """``BalanceChanged`` if the user's own balance moved since it was last told."""
+    def balance_actions(self, applied: Sequence[Signed[LogEntry]] | None = None) -> list[Action]:
+        """``BalanceChanged`` if the user's own balance moved since it was last told.
+
+        With ``applied`` (the entries that just chained), nothing is recomputed
+        unless one of them can move the member's balance (``_concerns``): most
+        entries a peer syncs are other members' rides.
+        """
+        if applied is not None and not any(self._concerns(e) for e in applied):
+            return []
         now = self.balances().get(self.me, 0)
         if now == self.balance_milli:
             return []
         before, self.balance_milli = self.balance_milli, now
         return [Notify(BalanceChanged(self.me, now, before))]
+
+    def _concerns(self, entry: Signed[LogEntry]) -> bool:
+        """Can ``entry`` change this member's credit (SPEC §10.1)?
+
+        Only a receipt naming the member (its own rides, and pair counts of
+        rides with the same partner in either seat), or one with the ride id
+        of one of its receipts (a ride id earns once). Every receipt that can
+        count for the member has a half in its own log, so those ids are read
+        from there; fork proofs go through ``balance_actions()`` in full.
+        """
+        half = entry.message.payload
+        if not isinstance(half, ReceiptHalf):
+            return False
+        r = half.receipt
+        if self.me in (r.driver, r.rider):
+            return True
+        own = self.ledger.log(self.me)
+        if own is not None and len(own) > self._own_read:
+            for mine in own.since(self._own_read + 1):
+                payload = mine.message.payload
+                if isinstance(payload, ReceiptHalf):
+                    self._own_rides.add(payload.receipt.ride_id)
+            self._own_read = len(own)
+        return r.ride_id in self._own_rides
 
 
 def entry_key(author: PublicKey, seq: int) -> bytes:

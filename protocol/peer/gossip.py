@@ -15,8 +15,9 @@ from protocol.codec import check_header, decode_body, decode_envelope
 from protocol.envelope import Signed
 from protocol.errors import RemoteError, describe
 from protocol.identity import verify
+from protocol.ledger.chain import check_entry, open_entry
 from protocol.ledger.forks import Fork, open_fork
-from protocol.ledger.wire import LEDGER_TOPIC_KINDS, ForkProof, SyncHeads
+from protocol.ledger.wire import LEDGER_TOPIC_KINDS, ForkProof, LogEntry, SyncHeads
 from protocol.messages import RideOffer, RideRequest
 from protocol.peer import sync as peer_sync
 from protocol.peer.actions import Action, Notify
@@ -30,7 +31,7 @@ from protocol.validation import check_size, open_gossip
 
 RIDES_TOPIC_PREFIX = "lazooz/1/rides/"
 
-Opened = Signed[RideOffer] | Signed[RideRequest] | Signed[SyncHeads] | Fork
+Opened = Signed[RideOffer] | Signed[RideRequest] | Signed[SyncHeads] | Signed[LogEntry] | Fork
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,10 @@ def open_message(core: Core, topic: str, data: bytes, now_ms: int) -> Opened:
         cls = check_header(env, LEDGER_TOPIC_KINDS)
         if cls is ForkProof:
             return open_fork(data, limits)
+        if cls is LogEntry:
+            entry = open_entry(data)
+            check_entry(entry)
+            return entry
         message = decode_body(env.kind, env.body, limits)
         assert isinstance(message, SyncHeads)
         verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
@@ -129,6 +134,9 @@ def received(
     m = opened.message
     if isinstance(m, SyncHeads):
         return peer_sync.heads_received(core, sync_state, opened.author, m, now_ms)
+    if isinstance(m, LogEntry):
+        entry = Signed(m, opened.author, opened.message_id, opened.raw)
+        return peer_sync.entry_heard(core, sync_state, entry, now_ms)
     try:
         if isinstance(m, RideOffer):
             return _offer(core, Signed(m, opened.author, opened.message_id, opened.raw))

@@ -65,9 +65,9 @@ class PeerParams:
     max_rides: int = 64
     #: Ended rides are kept this long to answer late messages, then forgotten.
     keep_ended_ms: int = 1 * DAY_MS
-    #: Own log heads are gossiped this often (plus jitter), and this soon after a change.
+    #: A round of heads goes to ``heads_fanout`` recent contacts this often (plus jitter).
     heads_ms: int = 5 * MINUTE_MS
-    heads_after_change_ms: int = 2 * SECOND_MS
+    heads_fanout: int = 3
     #: Most entries sent in answer to one ``sync.want``.
     max_sync_entries: int = 256
     #: Gossip messages opened by ``validate_gossip`` and not yet received, kept at most.

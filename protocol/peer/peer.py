@@ -112,6 +112,7 @@ class Peer:
         self, from_key: PublicKey, channel: Channel, data: bytes, now_ms: int
     ) -> list[Action]:
         """One frame from a direct stream with ``from_key`` (the transport-authenticated peer)."""
+        self._sync.seen(from_key, now_ms)
         if channel == "ride":
             return rides.stream_received(self._core, from_key, data, now_ms)
         return peer_sync.stream_received(self._core, self._sync, from_key, data, now_ms)
@@ -119,7 +120,10 @@ class Peer:
     def peer_connected(self, key: PublicKey, now_ms: int) -> list[Action]:
         """A connection to ``key`` opened (either side dialled): start a ledger sync,
         and resend what unfinished rides with ``key`` have said (it may have been lost)."""
-        return [*peer_sync.connected(self._core, key), *durable.reconnected(self._core, key)]
+        return [
+            *peer_sync.connected(self._core, self._sync, key, now_ms),
+            *durable.reconnected(self._core, key),
+        ]
 
     def timer_fired(self, key: TimerKey, now_ms: int) -> list[Action]:
         """A timer set by ``SetTimer`` is due; stale, early or unknown keys do nothing."""
@@ -133,7 +137,7 @@ class Peer:
             kind: publishing.Kind = "offer" if name == "offer" else "request"
             return publishing.timer_fired(core, kind, rest[0], now_ms)
         if key == peer_sync.HEADS_TIMER:
-            return peer_sync.publish_heads(core, now_ms)
+            return peer_sync.heads_round(core, self._sync, now_ms)
         if key == SWEEP_TIMER:
             gossip.expire(core, now_ms)
             return [

@@ -13,7 +13,6 @@ from collections import deque
 from protocol.envelope import Signed
 from protocol.errors import RemoteError, describe
 from protocol.fields import PublicKey
-from protocol.ledger.book import AddStatus
 from protocol.ledger.chain import open_entry
 from protocol.ledger.cosign import agreement_entry, proposal_entry
 from protocol.ledger.wire import LogEntry
@@ -175,7 +174,7 @@ def stream_received(core: Core, peer: PublicKey, data: bytes, now_ms: int) -> li
     if created:
         core.rides[ride.ride_id] = ride
     if entry is not None:
-        out += _learn_entry(core, entry, now_ms)
+        out += _learn_entry(core, entry)
     out += _run(core, ride, started, now_ms)
     if created:
         out += _answer_proposal(core, ride, now_ms)
@@ -216,16 +215,14 @@ def _answer_proposal(core: Core, ride: Ride, now_ms: int) -> list[Action]:
     return []
 
 
-def _learn_entry(core: Core, entry: Signed[LogEntry], now_ms: int) -> list[Action]:
+def _learn_entry(core: Core, entry: Signed[LogEntry]) -> list[Action]:
     """The counterparty's receipt half joins this Peer's ledger (persisted before any reply)."""
     try:
         result = core.ledger.add(entry)
     except RemoteError as exc:
         return [core.reject("ride", exc)]
-    out: list[Action] = [*core.persist_entries(result.applied)]
-    if result.status is AddStatus.ADDED:
-        out += peer_sync.log_changed(core, now_ms)
-    return out
+    # Its author gossips it (``own_entry``); nothing more to tell anyone here.
+    return list(core.persist_entries(result.applied))
 
 
 # -- executing a handshake's actions
@@ -350,7 +347,7 @@ def _sign(
     then = journal.step(ride, op, now_ms, entry.raw)
     log.append(entry)
     out.extend(core.persist_entries([entry]))
-    out.extend(peer_sync.log_changed(core, now_ms))
+    out.extend(peer_sync.own_entry(entry))
     return then
 
 

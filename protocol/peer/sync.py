@@ -1,21 +1,26 @@
-"""Driving ledger sync: heads on gossip and on connect, wants, entries, forks (SPEC §11.11).
+"""Driving ledger sync: entries on gossip, heads on connect and in rounds, forks (SPEC §11.11).
 
-Every peer converges on every log it hears of: a peer gossips the heads it
-holds on ``lazooz/1/ledger`` (soon after its own log changes, and every
-``heads_ms``) and sends them to each peer it connects to; whoever holds less
-asks the sender for the rest over the sync stream, and asks again while
-answers make progress. Entries are verified one by one (``sync.apply``).
+Every peer converges on every log it hears of. An author gossips each entry
+it appends to its own log on ``lazooz/1/ledger``, so a new receipt half costs
+every peer one message, not a sync. Heads (the last entry of every log held)
+go only over the sync stream: to each peer on connect, and every
+``heads_ms`` to a few recent contacts, so a peer that missed an entry or was
+away catches up; whoever holds less asks the sender for the rest, and asks
+again while answers make progress. Entries are verified one by one
+(``sync.apply``).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
+from protocol.envelope import Signed
 from protocol.errors import RemoteError, describe
 from protocol.fields import MessageId, PublicKey
 from protocol.ledger import sync
 from protocol.ledger.forks import Fork, verify_fork
-from protocol.ledger.wire import ForkProof, SyncEntries, SyncHeads, SyncWant
+from protocol.ledger.wire import ForkProof, LogEntry, SyncEntries, SyncHeads, SyncWant
 from protocol.messages import Message
 from protocol.peer.actions import Action, Notify, Persist, Publish, Send
 from protocol.peer.core import LEDGER_TOPIC, Core
@@ -28,6 +33,8 @@ HEADS_TIMER = ("heads",)
 ASK_AGAIN_MS = 10_000
 #: Peers whose last heads are remembered, to ask again while answers make progress.
 MAX_REMOTES = 1_024
+#: Recent contacts remembered, to pick a round's peers from.
+MAX_CONTACTS = 256
 
 Heads = dict[PublicKey, tuple[int, MessageId]]
 #: Heads as read, not kept: a ledger's live ``Ledger.heads`` will do.
@@ -43,6 +50,15 @@ class SyncState:
         self.remote: dict[PublicKey, Heads] = {}
         #: author -> (remote head seq asked up to, when), for ``ASK_AGAIN_MS``.
         self.asked: dict[PublicKey, tuple[int, int]] = {}
+        #: Peers this one had a stream with, least recent first -> when last.
+        self.contacts: OrderedDict[PublicKey, int] = OrderedDict()
+
+    def seen(self, peer: PublicKey, now_ms: int) -> None:
+        """A stream with ``peer`` opened or carried a frame."""
+        self.contacts.pop(peer, None)
+        self.contacts[peer] = now_ms
+        while len(self.contacts) > MAX_CONTACTS:
+            self.contacts.popitem(last=False)
 
     def remember(self, peer: PublicKey, heads: Heads) -> None:
         self.remote.pop(peer, None)
@@ -70,8 +86,9 @@ def behind(local: HeadsView, state: SyncState) -> dict[PublicKey, int]:
     return out
 
 
-def connected(core: Core, peer: PublicKey) -> list[Action]:
+def connected(core: Core, state: SyncState, peer: PublicKey, now_ms: int) -> list[Action]:
     """A stream to ``peer`` opened: send it every head this Peer holds."""
+    state.seen(peer, now_ms)
     return _send(core, peer, sync.heads_messages(sync.heads(core.ledger)))
 
 
@@ -115,14 +132,37 @@ def entries_received(
     out += [core.reject("sync", r.error) for r in report.rejected]
     for proof in report.forks:
         out += _fork_found(core, verify_fork(proof))
+    out += core.balance_actions(report.applied)
     if report.applied:
-        out += core.balance_actions()
         remote = state.remote.get(peer)
         if remote:
             out += _ask(core, state, peer, remote, now_ms, again=True)
     # The peer's copy of a log differs further back: ask it for the earlier entry
     # (docs/ledger.md §10.5, step 5), until the fork shows.
     out += _send(core, peer, sync.want_messages(report.refetch))
+    return out
+
+
+def entry_heard(core: Core, state: SyncState, entry: Signed[LogEntry], now_ms: int) -> list[Action]:
+    """An author's new log entry on gossip: apply it; ask the author for any gap before it."""
+    report = sync.apply(core.ledger, [entry.raw])
+    out: list[Action] = [*core.persist_entries(report.applied)]
+    out += [core.reject("sync", r.error) for r in report.rejected]
+    for proof in report.forks:
+        out += _fork_found(core, verify_fork(proof))
+    out += core.balance_actions(report.applied)
+    m = entry.message
+    if report.pending:
+        # Held: entries before it were missed (lost, or sent while this Peer was away).
+        out += _ask(
+            core,
+            state,
+            entry.author,
+            {entry.author: (m.seq, entry.message_id)},
+            now_ms,
+            again=False,
+        )
+    out += _send(core, entry.author, sync.want_messages(report.refetch))
     return out
 
 
@@ -139,24 +179,29 @@ def fork_received(core: Core, proof: ForkProof | Fork) -> list[Action]:
     return [*_fork_found(core, fork), *core.balance_actions()]
 
 
-def publish_heads(core: Core, now_ms: int) -> list[Action]:
-    """Gossip this Peer's heads, and set the next periodic round."""
-    heads = sync.heads(core.ledger)
-    out: list[Action] = [
-        Publish(LEDGER_TOPIC, seal(core.identity, m).raw) for m in sync.heads_messages(heads)
-    ]
+def heads_round(core: Core, state: SyncState, now_ms: int) -> list[Action]:
+    """Send this Peer's heads to a few recent contacts, and set the next round.
+
+    Gossiping every head to everyone would cost each peer every log of the
+    town per round (members² · logs); a few contacts per round still spread
+    whatever someone missed, the way anti-entropy does, at members · logs.
+    """
+    since = now_ms - 2 * core.params.heads_ms
+    recent = sorted(peer for peer, at in state.contacts.items() if at >= since)
+    chosen = core.rng.sample(recent, min(core.params.heads_fanout, len(recent)))
+    out: list[Action] = []
+    if chosen:
+        messages = sync.heads_messages(sync.heads(core.ledger))
+        for peer in chosen:
+            out += _send(core, peer, messages)
     jitter = core.rng.randint(0, core.params.republish_jitter_ms)
     out.append(core.set_timer(HEADS_TIMER, now_ms + core.params.heads_ms + jitter))
     return out
 
 
-def log_changed(core: Core, now_ms: int) -> list[Action]:
-    """Own log grew (or a log this Peer is in): gossip heads soon, not at the next round."""
-    soon = now_ms + core.params.heads_after_change_ms
-    at = core.timers.get(HEADS_TIMER)
-    if at is not None and at <= soon:
-        return []
-    return [core.set_timer(HEADS_TIMER, soon)]
+def own_entry(entry: Signed[LogEntry]) -> list[Action]:
+    """This Peer appended ``entry`` to its own log: gossip it to everyone."""
+    return [Publish(LEDGER_TOPIC, entry.raw)]
 
 
 # -- internals
