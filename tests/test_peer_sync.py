@@ -179,8 +179,10 @@ def test_an_entry_heard_after_a_gap_is_held_and_the_author_is_asked_for_the_rest
     want = open_sync_message(ask.data).message
     assert isinstance(want, SyncWant)
     assert [(w.author, w.from_seq) for w in want.wants] == [(ALICE.public_key, 1)]
+    assert bystander.sync_behind() == {ALICE.public_key: 2}  # the node's lag gauges
     fed(bystander, [first.raw])
     assert len(bystander.ledger) == 2
+    assert bystander.sync_behind() == {}
 
 
 def test_a_forged_or_rule_breaking_entry_on_gossip_is_refused_and_not_forwarded() -> None:

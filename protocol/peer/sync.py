@@ -154,6 +154,9 @@ def entry_heard(core: Core, state: SyncState, entry: Signed[LogEntry], now_ms: i
     m = entry.message
     if report.pending:
         # Held: entries before it were missed (lost, or sent while this Peer was away).
+        # Remembered as the author's head, so ``behind`` counts the gap until it fills.
+        known = state.remote.get(entry.author, {})
+        state.remember(entry.author, {**known, entry.author: (m.seq, entry.message_id)})
         out += _ask(
             core,
             state,
