@@ -32,6 +32,7 @@ from protocol.errors import (
 from protocol.fields import MICRO, CostShare, H3Cell, MessageId, Polyline, TimeWindow
 from protocol.messages import KINDS, GossipMessage, RideOffer, RideRequest
 from protocol.opening import open_signed
+from protocol.shared import SharedOpening
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -126,11 +127,15 @@ def open_gossip(
     now_ms: int,
     replay: ReplayWindow,
     policy: ValidationPolicy = DEFAULT_POLICY,
+    shared: SharedOpening | None = None,
 ) -> Signed[GossipMessage]:
     """Run all seven steps on raw gossip bytes; return the verified message.
 
     ``replay`` must remember ids at least as long as freshness accepts their
     messages, or a replay slips through the gap: ``ConfigError`` otherwise.
+    With ``shared``, steps 1-4 and 7 (pure in the bytes) are taken from it
+    when another Peer already ran them; the order of the steps, and so the
+    first failure reported, is the same.
     """
     if replay.skew_ms < policy.max_skew_ms:
         raise ConfigError(
@@ -140,12 +145,20 @@ def open_gossip(
                 f"must be >= ValidationPolicy.max_skew_ms={policy.max_skew_ms}",
             )
         )
-    opened = open_signed(data, KINDS, policy.decode_limits)
+    if shared is None:
+        opened = open_signed(data, KINDS, policy.decode_limits)
+    else:
+        opened = shared.run(
+            "gossip", policy, data, lambda: open_signed(data, KINDS, policy.decode_limits)
+        )
     message = opened.message
     assert isinstance(message, (RideOffer, RideRequest))
     check_freshness(message, now_ms, policy)
     replay.check(opened.message_id)
-    check_semantics(message, policy)
+    if shared is None:
+        check_semantics(message, policy)
+    else:
+        shared.run("semantics", policy, data, lambda: check_semantics(message, policy))
     replay.record(opened.message_id, message.expires_ms, now_ms)
     return Signed(message=message, author=opened.author, message_id=opened.message_id, raw=data)
 

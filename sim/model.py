@@ -101,7 +101,7 @@ class Model:
         self.scenario = s = scenario if seed is None else scenario.with_seed(seed)
         self.seed = s.seed
         self.engine = engine if engine is not None else Engine(s.start_ms)
-        self.net = Network(self.engine, s.network, s.seed)
+        self.net = Network(self.engine, s.network, s.seed, share_opening=s.shared_signature_checks)
         self.city = city if city is not None else load_city(CitySpec.from_toml(s.city))
         self.world = World(self.engine, self.net, self.city.router)
         self.trips = list(trips) if trips is not None else _demand(s, self.city)

@@ -52,6 +52,7 @@ from protocol.peer.gossip import Accepted
 from protocol.peer.notices import Notification
 from protocol.peer.params import PeerParams
 from protocol.peer.peer import Peer
+from protocol.shared import SharedOpening
 from sim.engine import Engine, derive_rng
 
 #: The normal quantile of 0.99: a lognormal's p99 is ``median * exp(Z99 * sigma)``.
@@ -151,9 +152,14 @@ class Totals:
 class Network:
     """Hosts joined by gossip topics and streams, in the engine's virtual time."""
 
-    def __init__(self, engine: Engine, params: NetParams, seed: int) -> None:
+    def __init__(
+        self, engine: Engine, params: NetParams, seed: int, *, share_opening: bool = False
+    ) -> None:
         self.engine = engine
         self.params = params
+        #: One ``SharedOpening`` for every Peer (``share_opening``), made with the first.
+        self._share_opening = share_opening
+        self._shared: SharedOpening | None = None
         self.rng = derive_rng(seed, "network")
         self._mu = math.log(params.latency_median_ms)
         self._sigma = max(0.0, (math.log(params.latency_p99_ms) - self._mu) / Z99)
@@ -185,7 +191,7 @@ class Network:
     ) -> Host:
         """A new device starts its Peer now; ``churns`` puts it under the churn model."""
         now = self.engine.now_ms
-        peer = Peer(identity, home, random.Random(seed), params)
+        peer = Peer(identity, home, random.Random(seed), params, shared=self._opening(params))
         groups = frozenset(
             i for i, p in enumerate(self.params.partitions) if self.rng.random() < p.share
         )
@@ -224,6 +230,15 @@ class Network:
         for other in chosen:
             if _pair(host, other) not in self._connected:
                 self._open(host, other)
+
+    def _opening(self, params: PeerParams) -> SharedOpening | None:
+        """The opening work all Peers share: gossip bytes are opened once, not per receiver
+        (protocol.shared; a Peer under another validation policy opens its own)."""
+        if not self._share_opening:
+            return None
+        if self._shared is None:
+            self._shared = SharedOpening(params.validation)
+        return self._shared
 
     def leave(self, host: Host) -> None:
         """The member closes the app for good: off the network, timers stop."""
@@ -272,6 +287,7 @@ class Network:
             random.Random(host.seed + host.restarts + 1),
             host.params,
             stored,
+            shared=self._opening(host.params),
         )
         host.restarts += 1
         host.epoch += 1

@@ -35,6 +35,7 @@ from protocol.peer.notices import BalanceChanged, InputRejected
 from protocol.peer.own import OwnOffer, OwnRequest
 from protocol.peer.params import PeerParams
 from protocol.peer.ride import Ride
+from protocol.shared import SharedOpening
 from protocol.validation import ReplayWindow
 
 #: Gossip topic of ledger heads and fork proofs (SPEC §4.3, §11.11).
@@ -47,13 +48,20 @@ class Core:
     """Everything one member's Peer knows; see ``Peer`` for what may change it."""
 
     def __init__(
-        self, identity: Identity, home: GeoPoint, rng: random.Random, params: PeerParams
+        self,
+        identity: Identity,
+        home: GeoPoint,
+        rng: random.Random,
+        params: PeerParams,
+        shared: SharedOpening | None = None,
     ) -> None:
         self.identity = identity
         self.me = identity.public_key
         self.home = home
         self.rng = rng
         self.params = params
+        #: Opening work shared with other Peers of one process (a simulator's), or none.
+        self.shared = shared
         self.projection = geo.LocalProjection.around(home)
         self.ledger = Ledger()
         self.book = Book(params.max_book_offers, params.max_book_requests)

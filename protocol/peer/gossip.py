@@ -27,7 +27,7 @@ from protocol.peer.errors import WrongTopic
 from protocol.peer.notices import CandidatesFound
 from protocol.peer.sync import SyncState
 from protocol.ride.states import Role
-from protocol.validation import check_size, open_gossip
+from protocol.validation import ValidationPolicy, check_size, open_gossip
 
 RIDES_TOPIC_PREFIX = "lazooz/1/rides/"
 
@@ -69,7 +69,13 @@ class Validated:
 def open_message(core: Core, topic: str, data: bytes, now_ms: int) -> Opened:
     """The pipeline of ``topic``'s family; raises the ``RemoteError`` of the first failure."""
     if topic.startswith(RIDES_TOPIC_PREFIX):
-        signed = open_gossip(data, now_ms=now_ms, replay=core.replay, policy=core.params.validation)
+        signed = open_gossip(
+            data,
+            now_ms=now_ms,
+            replay=core.replay,
+            policy=core.params.validation,
+            shared=core.shared,
+        )
         if signed.author != core.me:
             m = signed.message
             if isinstance(m, RideOffer):
@@ -78,21 +84,29 @@ def open_message(core: Core, topic: str, data: bytes, now_ms: int) -> Opened:
                 core.book.requests.check(Signed(m, signed.author, signed.message_id, signed.raw))
         return _narrow(signed)
     if topic == LEDGER_TOPIC:
-        check_size(data, core.params.validation)
-        limits = core.params.validation.decode_limits
-        env = decode_envelope(data, limits)
-        cls = check_header(env, LEDGER_TOPIC_KINDS)
-        if cls is ForkProof:
-            return open_fork(data, limits)
-        if cls is LogEntry:
-            entry = open_entry(data)
-            check_entry(entry)
-            return entry
-        message = decode_body(env.kind, env.body, limits)
-        assert isinstance(message, SyncHeads)
-        verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
-        return Signed(message=message, author=env.author, message_id=env.message_id, raw=data)
+        policy = core.params.validation
+        if core.shared is None:
+            return _open_ledger(data, policy)
+        return core.shared.run("ledger", policy, data, lambda: _open_ledger(data, policy))
     raise WrongTopic(describe("topic", topic, "not a lazooz/1 topic this peer reads"))
+
+
+def _open_ledger(data: bytes, policy: ValidationPolicy) -> Opened:
+    """A ``lazooz/1/ledger`` message, every step of it pure in the bytes (§11.7)."""
+    check_size(data, policy)
+    limits = policy.decode_limits
+    env = decode_envelope(data, limits)
+    cls = check_header(env, LEDGER_TOPIC_KINDS)
+    if cls is ForkProof:
+        return open_fork(data, limits)
+    if cls is LogEntry:
+        entry = open_entry(data)
+        check_entry(entry)
+        return entry
+    message = decode_body(env.kind, env.body, limits)
+    assert isinstance(message, SyncHeads)
+    verify(env.author, env.signing_input(), env.signature, field="Envelope.signature")
+    return Signed(message=message, author=env.author, message_id=env.message_id, raw=data)
 
 
 def _narrow(signed: Signed[RideOffer | RideRequest]) -> Signed[RideOffer] | Signed[RideRequest]:

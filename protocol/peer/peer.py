@@ -33,6 +33,7 @@ from protocol.peer.own import OwnOffer, OwnRequest
 from protocol.peer.params import PeerParams
 from protocol.peer.ride import RideView
 from protocol.ride.messages import CancelReason, DeclineReason
+from protocol.shared import SharedOpening
 
 SWEEP_TIMER = ("sweep",)
 
@@ -56,10 +57,13 @@ class Peer:
         rng: random.Random,
         params: PeerParams | None = None,
         stored: Iterable[Record] = (),
+        shared: SharedOpening | None = None,
     ) -> None:
         """``stored``: the records a store kept of this member's earlier Peer (its
-        ``Persist`` actions, or ``export()``); ``start`` resumes from them."""
-        self._core = Core(identity, home, rng, params or PeerParams())
+        ``Persist`` actions, or ``export()``); ``start`` resumes from them.
+        ``shared``: opening work to share with the other Peers of one process
+        (protocol.shared; a simulator's), changing nothing but the CPU spent."""
+        self._core = Core(identity, home, rng, params or PeerParams(), shared)
         durable.restore(self._core, stored)
         self._validated = gossip.Validated(self._core.params.max_validated)
         self._sync = peer_sync.SyncState()
