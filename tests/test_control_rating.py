@@ -83,6 +83,9 @@ def test_both_parties_rate_and_see_the_rating_given_and_the_others_reputation(
         assert seen_by_driver["counterparty_reputation"] == {"count": 1, "mean": 4.0}
         assert [h["rating"] for h in r.get("/v1/receipts").json()] == [5]
         assert [h["rating"] for h in d.get("/v1/receipts").json()] == [4]
+        # Each sees how the other rated it, by the logs sync brought.
+        assert d.get("/v1/balance").json()["reputation"] == {"count": 1, "mean": 5.0}
+        assert r.get("/v1/balance").json()["reputation"] == {"count": 1, "mean": 4.0}
 
 
 def test_a_later_candidate_shows_the_drivers_reputation(

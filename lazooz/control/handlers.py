@@ -294,6 +294,7 @@ async def get_balance(c: Call) -> Response:
             **views.member(key),
             "balance_milli": peer.balances().get(key, 0),
             "lines": [views.credit_line(line) for line in lines],
+            "reputation": views.stars(peer.reputation(key)),
         }, []
 
     return ok(await c.node.call(balance))

@@ -275,11 +275,12 @@ SCHEMAS: dict[str, Schema] = {
         )
     ),
     "Balance": _obj(
-        ["member_id", "public_key", "balance_milli", "lines"],
+        ["member_id", "public_key", "balance_milli", "lines", "reputation"],
         {
             "member_id": _STR,
             "public_key": _STR,
             "balance_milli": _INT,
+            "reputation": {**_ref("Reputation"), "description": "how others rated the member"},
             "lines": _array(
                 _obj(
                     ["ride_id", "verdict", "credited_milli", "text"],
