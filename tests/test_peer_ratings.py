@@ -24,8 +24,8 @@ from tests.test_peer_net import TEL_AVIV, Net, notes_of
 from tests.test_peer_rides import proposed_pair
 
 
-def done_ride() -> tuple[Net, bytes]:
-    """A driver and a rider whose ride is done: both halves signed, both Peers synced."""
+def dropped_off() -> tuple[Net, bytes]:
+    """A ride driven to its drop-off: the driver has proposed the receipt, unsigned so far."""
     net, ride_id = proposed_pair()
     driver, rider = net.peer("driver"), net.peer("rider")
     net.run("driver", driver.accept(ride_id, net.now_ms))
@@ -39,7 +39,14 @@ def done_ride() -> tuple[Net, bytes]:
     net.run_for(8 * MINUTE_MS)
     net.run("driver", driver.finish(ride_id, net.now_ms))
     net.run_for(1_000)
-    net.run("rider", rider.sign_receipt(ride_id, net.now_ms))
+    assert state(net, "driver", ride_id) is RideState.RECEIPT_PROPOSED
+    return net, ride_id
+
+
+def done_ride() -> tuple[Net, bytes]:
+    """A driver and a rider whose ride is done: both halves signed, both Peers synced."""
+    net, ride_id = dropped_off()
+    net.run("rider", net.peer("rider").sign_receipt(ride_id, net.now_ms))
     net.run_for(MINUTE_MS)
     assert state(net, "driver", ride_id) is state(net, "rider", ride_id) is RideState.DONE
     return net, ride_id
@@ -100,6 +107,15 @@ def test_a_ride_not_done_cannot_be_rated() -> None:
     with pytest.raises(RideNotDone, match=r"^ride_id='[0-9a-f]+': is proposed: rate a ride once"):
         rider.rate(ride_id, 5, net.now_ms)
     assert len(rider.ledger) == before and rider.rating_given(ride_id) is None
+
+
+def test_a_driver_whose_receipt_the_rider_has_not_countersigned_cannot_rate_yet() -> None:
+    net, ride_id = dropped_off()
+    driver = net.peer("driver")
+    version = driver.ledger.version
+    with pytest.raises(RideNotDone, match=r": is receipt_proposed: rate a ride once it is done"):
+        driver.rate(ride_id, 5, net.now_ms)
+    assert driver.ledger.version == version
 
 
 def test_an_unknown_ride_cannot_be_rated() -> None:

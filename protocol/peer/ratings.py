@@ -37,9 +37,8 @@ def rate(core: Core, ride_id: bytes, stars: int, now_ms: int) -> list[Action]:
                 "ride_id", ride_id.hex(), f"is {ride.state.value}: rate a ride once it is done"
             )
         )
-    log = core.ledger.own_log(core.me)
     for half in halves:
-        given = log.rating_of(half.message.seq)
+        given = core.ledger.own_log(core.me).rating_of(half.message.seq)
         if given is not None:
             raise AlreadyRatedRide(
                 describe(
@@ -55,6 +54,7 @@ def rate(core: Core, ride_id: bytes, stars: int, now_ms: int) -> list[Action]:
                 "ride_id", ride_id.hex(), "has no co-signed receipt yet: rate it once both signed"
             )
         )
+    log = core.ledger.own_log(core.me)  # exists: it holds ``signed``
     entry = rating_entry(core.identity, log, signed, stars, now_ms)
     log.append(entry)
     return [*core.persist_entries([entry]), *peer_sync.log_changed(core, now_ms)]
