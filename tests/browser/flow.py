@@ -81,7 +81,9 @@ def ride_through_ui(
     """Offer, request, propose, accept, confirm, PIN, finish, sign; the driver's balance."""
     offer_through_ui(driver, trip, artifacts)
     request_through_ui(rider, trip, artifacts)
-    expect(rider.locator("#requests .candidate .reputation")).to_have_text("Rated no ratings yet")
+    expect(rider.locator("#requests .candidate .reputation")).to_have_text(
+        "Driver's rating: no ratings yet"
+    )
     rider.click("#requests .candidate button")
     expect(ride_card(rider, "proposed")).to_have_count(1)
 

@@ -518,7 +518,7 @@ function renderRequests(requests) {
     const list = r.status === "open" ? el("ul", {class: "candidates"}, matches.map((m) =>
       el("li", {class: "candidate", "data-offer": m.offer_id},
         el("div", {}, `Driver ${m.driver.member_id.slice(0, 12)}… · pickup ${when(m.pickup_ms)}`),
-        el("div", {class: "reputation", "data-count": m.reputation ? m.reputation.count : 0}, "Rated " + reputationText(m.reputation)),
+        el("div", {class: "reputation", "data-count": m.reputation ? m.reputation.count : 0}, "Driver's rating: " + reputationText(m.reputation)),
         el("div", {class: "muted"}, `wait ${mins(m.wait_s)} · detour ${Math.round(m.detour_m)} m / ${mins(m.detour_s)} · walk ${Math.round(m.walk_m)} m · shared ${km(m.shared_m)} · cost ${m.cost_minor ? (m.cost_minor / 100).toFixed(2) : "none"}`),
         el("button", {type: "button", class: "primary", onclick: () => propose(r.request_id, m)}, "Ask this driver")))) : null;
     return el("li", {class: "card", "data-request": r.request_id},
