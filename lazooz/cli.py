@@ -469,6 +469,17 @@ def sign(ride_id: RideId, data_dir: DataDir = None, as_json: AsJson = False) -> 
     _ride_step("sign", ride_id, {}, data_dir, as_json)
 
 
+@app.command()
+def rate(
+    ride_id: RideId,
+    stars: Annotated[int, typer.Argument(help="1..5 stars for the other party.")],
+    data_dir: DataDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Rate the other party of a done ride, once; the rating is public in your log (either)."""
+    _ride_step("rating", ride_id, {"stars": stars}, data_dir, as_json)
+
+
 # -- the web UI and the map
 
 

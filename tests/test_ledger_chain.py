@@ -28,6 +28,7 @@ from protocol.ledger.cosign import (
     countersign,
     proposal_entry,
     propose_receipt,
+    receipt_half,
 )
 from protocol.ledger.errors import (
     Gap,
@@ -332,7 +333,7 @@ def test_countersign_refuses_a_receipt_other_than_expected_and_writes_nothing() 
 def test_countersign_refuses_an_agreement_in_place_of_a_proposal() -> None:
     members = Members(ALICE, BOB)
     _, agreement = members.ride(ALICE, BOB)
-    r = agreement.message.payload.receipt
+    r = receipt_half(agreement).receipt
     with pytest.raises(ReceiptMismatch, match=r"^ReceiptHalf\.link_seq="):
         countersign(ALICE, members.log(ALICE), agreement, NOW_MS, expected=r)
 
@@ -356,7 +357,7 @@ def test_countersign_verifies_a_raw_proposal() -> None:
     agreement = countersign(
         BOB, members.log(BOB), members.propose(ALICE, r).raw, NOW_MS, expected=r
     )
-    assert agreement.message.payload.link_seq == 1
+    assert receipt_half(agreement).link_seq == 1
 
 
 def test_a_member_writes_only_its_own_log() -> None:
@@ -395,4 +396,4 @@ def test_an_entry_signed_for_later_is_appended_only_when_asked() -> None:
     bob = MemberLog(BOB.public_key)
     agreement = agreement_entry(BOB, bob, later, NOW_MS, expected=receipt(ALICE, BOB))
     assert bob.head_seq == 0
-    assert agreement.message.payload.link_hash == later.message_id
+    assert receipt_half(agreement).link_hash == later.message_id

@@ -12,6 +12,7 @@ from protocol.fields import PublicKey
 from protocol.identity import Identity
 from protocol.ledger.book import Ledger
 from protocol.ledger.chain import open_entry
+from protocol.ledger.cosign import receipt_half
 from protocol.ledger.credit import CreditV1, Verdict, balances, explain
 from protocol.ledger.errors import WrongPrev
 from protocol.ledger.forks import fork_proof
@@ -75,7 +76,7 @@ def test_an_agreement_to_a_different_receipt_does_not_count() -> None:
     inflated = ReceiptHalf(
         receipt(ALICE, BOB, distance_m=50_000), link_seq=1, link_hash=proposal.message_id
     )
-    wrong_seq = ReceiptHalf(proposal.message.payload.receipt, 2, proposal.message_id)
+    wrong_seq = ReceiptHalf(receipt_half(proposal).receipt, 2, proposal.message_id)
     ledger = ledger_of([proposal.raw])
     first = open_entry(entry(BOB, 1, bytes(32), inflated))
     ledger.add(first)

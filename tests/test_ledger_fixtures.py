@@ -20,10 +20,10 @@ from protocol.fields import CostShare, GeoPoint
 from protocol.identity import Identity
 from protocol.ledger.book import Ledger
 from protocol.ledger.chain import MemberLog
-from protocol.ledger.cosign import countersign, propose_receipt
+from protocol.ledger.cosign import countersign, propose_receipt, rating_entry, receipt_half
 from protocol.ledger.credit import Verdict, explain
 from protocol.ledger.receipt import Receipt
-from protocol.ledger.wire import LogEntry, ReceiptHalf
+from protocol.ledger.wire import LogEntry, Payload
 from tests.strategies import ALICE, BOB, NOW_MS, envelope_of
 
 CAROL = Identity.from_seed(bytes([3]) * 32)
@@ -74,7 +74,7 @@ class Members:
         return propose_receipt(proposer, self.log(proposer), r, max(r.ended_ms, NOW_MS))
 
     def agree(self, signer: Identity, proposal: Signed[LogEntry]) -> Signed[LogEntry]:
-        r = proposal.message.payload.receipt
+        r = receipt_half(proposal).receipt
         return countersign(signer, self.log(signer), proposal, r.ended_ms, expected=r)
 
     def ride(
@@ -87,6 +87,11 @@ class Members:
         proposer, signer = (rider, driver) if rider_proposes else (driver, rider)
         proposal = self.propose(proposer, r)
         return proposal, self.agree(signer, proposal)
+
+    def rate(self, rater: Identity, half: Signed[LogEntry], stars: int) -> Signed[LogEntry]:
+        """``rater`` rates the other party of its own receipt ``half`` (SPEC §8.7)."""
+        log = self.log(rater)
+        return log.append(rating_entry(rater, log, half, stars, log.head_time_ms))
 
     def raw_entries(self) -> list[bytes]:
         return [e.raw for log in self.logs.values() for e in log]
@@ -104,7 +109,7 @@ def entry(
     author: Identity,
     seq: int,
     prev: bytes,
-    half: ReceiptHalf,
+    half: Payload,
     *,
     time_ms: int = NOW_MS,
     signer: Identity | None = None,
@@ -158,7 +163,7 @@ def test_a_ride_writes_one_half_into_each_partys_log() -> None:
     proposal, agreement = members.ride(ALICE, BOB)
     assert list(members.log(ALICE)) == [proposal]
     assert list(members.log(BOB)) == [agreement]
-    assert agreement.message.payload.link_hash == proposal.message_id
+    assert receipt_half(agreement).link_hash == proposal.message_id
 
 
 def test_a_ride_counts_once_both_halves_are_in_a_ledger() -> None:

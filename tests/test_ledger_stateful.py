@@ -1,10 +1,10 @@
 """Two peers, members riding and sometimes equivocating, entries arriving anyhow (SPEC §8-§10).
 
-A Hypothesis state machine: members write rides (and now and then a second,
-different entry at a ``seq`` they already used), entries reach either peer
-in any order, and the peers sync with each other. Whatever happens, after a
-sync both ways the two peers compute the same balances as a peer that
-received every entry either of them did.
+A Hypothesis state machine: members write rides and rate them (and now and
+then a second, different entry at a ``seq`` they already used), entries
+reach either peer in any order, and the peers sync with each other. Whatever
+happens, after a sync both ways the two peers compute the same balances and
+reputations as a peer that received every entry either of them did.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from protocol.ledger import sync
 from protocol.ledger.book import Ledger
 from protocol.ledger.credit import balances
 from protocol.ledger.errors import WrongPrev
-from protocol.ledger.wire import Want
+from protocol.ledger.reputation import reputations
+from protocol.ledger.wire import ReceiptHalf, Want
 from tests.strategies import NOW_MS
 from tests.test_ledger_fixtures import DAY_MS, MEMBERS, MINUTE_MS, Members, entry
 
@@ -75,6 +76,21 @@ class TwoPeers(RuleBasedStateMachine):
         self.written += [proposal.raw, agreement.raw]
 
     @precondition(lambda self: self.written)
+    @rule(data=st.data(), stars=st.integers(1, 5))
+    def rate(self, data: st.DataObject, stars: int) -> None:
+        """A member rates the other party of one of its receipt halves, not rated yet."""
+        unrated = [
+            (m, e)
+            for m in MEMBERS
+            for e in self.members.log(m)
+            if isinstance(e.message.payload, ReceiptHalf)
+            and self.members.log(m).rating_of(e.message.seq) is None
+        ]
+        if unrated:
+            member, half = data.draw(st.sampled_from(unrated))
+            self.written.append(self.members.rate(member, half, stars).raw)
+
+    @precondition(lambda self: self.written)
     @rule(data=st.data())
     def equivocate(self, data: st.DataObject) -> None:
         """A member signs a second, different entry at one of its ``seq``s."""
@@ -113,6 +129,7 @@ class TwoPeers(RuleBasedStateMachine):
         for fork in [*a.forks.values(), *b.forks.values()]:
             reference.add_fork(fork)
         assert balances(a) == balances(b) == balances(reference)
+        assert reputations(a) == reputations(b) == reputations(reference)
 
     @invariant()
     def honest_members_never_look_forked(self) -> None:

@@ -9,17 +9,20 @@ import pytest
 
 from protocol import codec
 from protocol.errors import RemoteError
+from protocol.fields import PublicKey
 from protocol.identity import Identity
 from protocol.ledger.book import AddStatus, Ledger
 from protocol.ledger.credit import CreditV1, balances, explain
 from protocol.ledger.forks import open_fork
+from protocol.ledger.reputation import Reputation, reputations
 from tests.vectors import generate_ledger
 
 DOCUMENT = json.loads(generate_ledger.PATH.read_text(encoding="utf-8"))
 ENTRIES: list[dict[str, Any]] = DOCUMENT["entries"]
 FORKS: list[dict[str, Any]] = DOCUMENT["forks"]
 BALANCES: list[dict[str, Any]] = DOCUMENT["balances"]
-KEYS = {name: bytes.fromhex(key["public_key"]) for name, key in DOCUMENT["keys"].items()}
+REPUTATIONS: list[dict[str, Any]] = DOCUMENT["reputations"]
+KEYS = {name: PublicKey(bytes.fromhex(key["public_key"])) for name, key in DOCUMENT["keys"].items()}
 
 
 @pytest.mark.parametrize("vector", ENTRIES, ids=[v["name"] for v in ENTRIES])
@@ -83,6 +86,18 @@ def test_credit_vector_gives_its_balances(vector: dict[str, Any]) -> None:
     assert balances(ledger) == expected
 
 
+@pytest.mark.parametrize("vector", REPUTATIONS, ids=[v["name"] for v in REPUTATIONS])
+def test_reputation_vector_gives_its_counts_and_stars(vector: dict[str, Any]) -> None:
+    ledger = Ledger()
+    for raw in vector["entries"]:
+        assert ledger.add(bytes.fromhex(raw)).status is AddStatus.ADDED
+    for raw in vector["forks"]:
+        ledger.add_fork(open_fork(bytes.fromhex(raw)))
+    got = reputations(ledger)
+    for name, want in vector["reputations"].items():
+        assert got.get(KEYS[name], Reputation()) == Reputation(want["count"], want["stars_total"])
+
+
 def test_credit_vectors_state_the_constants_of_credit_v1() -> None:
     params = CreditV1()
     assert DOCUMENT["credit"] == {
@@ -119,10 +134,13 @@ def test_ledger_vectors_cover_every_ledger_rejection_reason() -> None:
         "unknown_version",
         "wrong_author",
         "not_a_fork",
+        "wrong_link",
+        "not_a_receipt",
+        "already_rated",
         "ok",
     ):
         assert reason in seen, reason
-    names = [v["name"] for v in ENTRIES + FORKS + BALANCES]
+    names = [v["name"] for v in ENTRIES + FORKS + BALANCES + REPUTATIONS]
     assert len(names) == len(set(names))
 
 

@@ -20,7 +20,7 @@ from protocol.errors import LazoozError
 from protocol.fields import GeoPoint
 from protocol.identity import Identity
 from protocol.ledger.chain import MemberLog, open_entry
-from protocol.ledger.cosign import countersign, propose_receipt
+from protocol.ledger.cosign import countersign, propose_receipt, receipt_half
 from protocol.ledger.receipt import Receipt
 from protocol.ride.actions import Action, Notice, Notify, Send, SetTimer, SignReceipt
 from protocol.ride.machine import RideHandshake
@@ -128,8 +128,7 @@ class Pair:
             return None
         entry = signed.message.entry
         if self.real_ledger:
-            half = open_entry(entry).message.payload
-            return half.receipt
+            return receipt_half(open_entry(entry)).receipt
         return self.fake_entries[entry]
 
     def sign(self, role: Role) -> list[Action]:
@@ -235,8 +234,8 @@ def test_ride_completes_with_one_receipt_signed_by_both_in_both_logs() -> None:
     assert pair.rider.halves is not None
     proposal, agreement = (open_entry(raw) for raw in pair.rider.halves)
     assert proposal.author == DRIVER.public_key and agreement.author == RIDER.public_key
-    assert agreement.message.payload.link_hash == proposal.message_id
-    assert proposal.message.payload.receipt == agreement.message.payload.receipt
+    assert receipt_half(agreement).link_hash == proposal.message_id
+    assert receipt_half(proposal).receipt == receipt_half(agreement).receipt
     assert [e.raw for e in pair.logs[Role.DRIVER]] == [proposal.raw]
     assert [e.raw for e in pair.logs[Role.RIDER]] == [agreement.raw]
     assert pair.rider.deadline_ms is None and pair.driver.deadline_ms is None

@@ -44,7 +44,7 @@ from protocol.errors import (
     StoreError,
     describe,
 )
-from protocol.peer.errors import UnknownId
+from protocol.peer.errors import AlreadyRatedRide, RideNotDone, UnknownId
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +195,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         f"{_RIDE}/sign",
         h.sign_ride,
         "Sign the receipt half you owe",
+        response="Ride",
+        errors=_RIDE_ERRORS,
+    ),
+    Endpoint(
+        "POST",
+        f"{_RIDE}/rating",
+        h.rate_ride,
+        "Rate the other party of a done ride, 1..5 stars, once (either)",
+        body="Rating",
         response="Ride",
         errors=_RIDE_ERRORS,
     ),
@@ -365,7 +374,7 @@ def _endpoint(node: NodeHandle, e: Endpoint) -> Callable[[Request], Awaitable[Re
 def _status(exc: LocalError) -> int:
     if isinstance(exc, UnknownId):
         return 404
-    if isinstance(exc, IllegalTransition):
+    if isinstance(exc, IllegalTransition | RideNotDone | AlreadyRatedRide):
         return 409
     if isinstance(exc, RouterUnavailable):
         return 502  # the routing service's trouble, not the request's

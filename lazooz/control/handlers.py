@@ -15,9 +15,11 @@ from lazooz.control.endpoint import Call, Handler, Json, ok
 from lazooz.control.inputs import Fields, fail
 from protocol import geo
 from protocol.errors import describe
+from protocol.ledger.rating import MAX_STARS, MIN_STARS
 from protocol.peer.actions import Action
 from protocol.peer.errors import UnknownId
 from protocol.peer.peer import Peer
+from protocol.peer.ride import RideView
 from protocol.ride.states import RideState
 from protocol.validation import DEFAULT_POLICY
 
@@ -151,7 +153,10 @@ async def get_candidates(c: Call) -> Response:
         mine = {o.offer_id for o in peer.own_offers()} | {r.request_id for r in peer.own_requests()}
         if own_id not in mine:
             raise UnknownId(describe("own_id", own_id.hex(), "not one of your offers or requests"))
-        return [views.match(m) for m in peer.candidates(own_id)], []
+        return [
+            views.match(m, peer.reputation(m.rider if m.driver == peer.public_key else m.driver))
+            for m in peer.candidates(own_id)
+        ], []
 
     return ok(await c.node.call(candidates))
 
@@ -160,7 +165,7 @@ async def get_candidates(c: Call) -> Response:
 
 
 async def get_rides(c: Call) -> Response:
-    return ok(await c.node.call(lambda p, _: ([views.ride(r) for r in p.rides()], [])))
+    return ok(await c.node.call(lambda p, _: ([_rated(p, r) for r in p.rides()], [])))
 
 
 async def get_ride(c: Call) -> Response:
@@ -190,8 +195,12 @@ async def post_ride(c: Call) -> Response:
 def _ride_view(peer: Peer, ride_id: bytes) -> Json:
     for r in peer.rides():
         if r.ride_id == ride_id:
-            return views.ride(r)
+            return _rated(peer, r)
     raise UnknownId(describe("ride_id", ride_id.hex(), "not one of your rides"))
+
+
+def _rated(peer: Peer, r: RideView) -> Json:
+    return views.rated_ride(r, peer.rating_given(r.ride_id), peer.reputation(r.counterparty))
 
 
 RideCommand = Callable[[Peer, bytes, int], list[Action]]
@@ -248,6 +257,11 @@ def _sign(_: Fields) -> RideCommand:
     return lambda p, ride_id, now: p.sign_receipt(ride_id, now)
 
 
+def _rate(b: Fields) -> RideCommand:
+    stars = b.integer("stars", None, MIN_STARS, MAX_STARS)
+    return lambda p, ride_id, now: p.rate(ride_id, stars, now)
+
+
 accept_ride = _ride_command(_accept)
 decline_ride = _ride_command(_decline)
 confirm_ride = _ride_command(_confirm)
@@ -255,6 +269,7 @@ cancel_ride = _ride_command(_cancel)
 pickup_ride = _ride_command(_pickup)
 finish_ride = _ride_command(_finish)
 sign_ride = _ride_command(_sign)
+rate_ride = _ride_command(_rate)
 
 
 # -- ledger, peers, status
@@ -279,6 +294,7 @@ async def get_balance(c: Call) -> Response:
             **views.member(key),
             "balance_milli": peer.balances().get(key, 0),
             "lines": [views.credit_line(line) for line in lines],
+            "reputation": views.stars(peer.reputation(key)),
         }, []
 
     return ok(await c.node.call(balance))

@@ -160,9 +160,17 @@ SCHEMAS: dict[str, Schema] = {
         },
     ),
     "Requests": _array(_ref("Request")),
+    "Reputation": _obj(
+        ["count", "mean"],
+        {
+            "count": {**_INT, "minimum": 0, "description": "ratings of rides whose receipts count"},
+            "mean": {"type": ["number", "null"], "description": "mean stars 1..5; null: none yet"},
+        },
+    ),
     "Match": _obj(
         ["offer_id", "request_id", "driver", "rider", "exact", "score"],
         {
+            "reputation": {**_ref("Reputation"), "description": "the other member's"},
             "offer_id": _HEX_ID,
             "request_id": _HEX_ID,
             "driver": _ref("Member"),
@@ -194,7 +202,17 @@ SCHEMAS: dict[str, Schema] = {
         additionalProperties=False,
     ),
     "Ride": _obj(
-        ["ride_id", "role", "state", "counterparty", "offer_id", "request_id", "seats"],
+        [
+            "ride_id",
+            "role",
+            "state",
+            "counterparty",
+            "offer_id",
+            "request_id",
+            "seats",
+            "rating",
+            "counterparty_reputation",
+        ],
         {
             "ride_id": _HEX_ID,
             "role": {"enum": ["rider", "driver"]},
@@ -206,6 +224,8 @@ SCHEMAS: dict[str, Schema] = {
             "pin": {**_NULLABLE_STR, "description": "rider: say it to the driver at pickup"},
             "pickup_ms": _NULLABLE_INT,
             "endings": _array(_obj(["by", "reason"], {"by": _STR, "reason": _STR})),
+            "rating": {**_NULLABLE_INT, "description": "the stars you gave the other party"},
+            "counterparty_reputation": _ref("Reputation"),
         },
     ),
     "Rides": _array(_ref("Ride")),
@@ -213,6 +233,11 @@ SCHEMAS: dict[str, Schema] = {
     "Cancel": _obj([], {"reason": {**_reasons(CancelReason), "default": "changed_mind"}}),
     "Confirm": _obj([], {"pickup_ms": {**_MS, "description": "default: the exact check's plan"}}),
     "Pickup": _obj(["pin"], {"pin": _STR}),
+    "Rating": _obj(
+        ["stars"],
+        {"stars": {**_INT, "minimum": 1, "maximum": 5}},
+        additionalProperties=False,
+    ),
     "Finish": _obj(
         [], {"distance_m": {**_INT, "description": "default: the planned shared distance"}}
     ),
@@ -236,7 +261,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "Receipts": _array(
         _obj(
-            ["seq", "entry_id", "half", "receipt", "verdict", "credited_milli"],
+            ["seq", "entry_id", "half", "receipt", "verdict", "credited_milli", "rating"],
             {
                 "seq": _INT,
                 "entry_id": _STR,
@@ -245,15 +270,17 @@ SCHEMAS: dict[str, Schema] = {
                 "receipt": _ref("Receipt"),
                 "verdict": _NULLABLE_STR,
                 "credited_milli": _INT,
+                "rating": {**_NULLABLE_INT, "description": "the stars you gave for this ride"},
             },
         )
     ),
     "Balance": _obj(
-        ["member_id", "public_key", "balance_milli", "lines"],
+        ["member_id", "public_key", "balance_milli", "lines", "reputation"],
         {
             "member_id": _STR,
             "public_key": _STR,
             "balance_milli": _INT,
+            "reputation": {**_ref("Reputation"), "description": "how others rated the member"},
             "lines": _array(
                 _obj(
                     ["ride_id", "verdict", "credited_milli", "text"],
@@ -423,7 +450,7 @@ def operation(e: Endpoint) -> Schema:
         op["parameters"] = params
     if e.body is not None:
         op["requestBody"] = {
-            "required": e.body.startswith("New") or e.body == "Pickup",
+            "required": e.body.startswith("New") or e.body in ("Pickup", "Rating"),
             "content": {"application/json": {"schema": _ref(e.body)}},
         }
     if e.response == EVENT_STREAM:

@@ -69,7 +69,18 @@ def ride(console: Console, r: Json) -> None:
         line += f", PIN [bold]{r['pin']}[/bold] (say it to the driver at pickup)"
     if r["pickup_ms"]:
         line += f", pickup {when(r['pickup_ms'])}"
+    if r.get("rating") is not None:
+        line += f", you rated them {r['rating']}/5"
+    if "counterparty_reputation" in r:
+        line += f"; their rating {reputation(r['counterparty_reputation'])}"
     console.print(line)
+
+
+def reputation(rep: Json) -> str:
+    """``{count, mean}`` as a person reads it: "4.8/5 (12 ratings)" or "no ratings yet"."""
+    if not rep["count"]:
+        return "no ratings yet"
+    return f"{rep['mean']:.1f}/5 ({rep['count']} rating{'s' if rep['count'] != 1 else ''})"
 
 
 def rides(console: Console, rows: list[Json]) -> None:
@@ -99,13 +110,15 @@ def candidates(console: Console, rows: list[Json]) -> None:
         console.print("No candidates yet: offers and requests arrive by gossip.")
         return
     t = Table(title="Candidates, best first")
-    for col in ("offer", "request", "driver", "walk", "detour", "wait", "pickup", "cost"):
+    cols = ("offer", "request", "driver", "rated", "walk", "detour", "wait", "pickup", "cost")
+    for col in cols:
         t.add_column(col)
     for m in rows:
         t.add_row(
             m["offer_id"],
             m["request_id"],
             m["driver"]["member_id"],
+            reputation(m["reputation"]) if "reputation" in m else "",
             f"{m['walk_m']:.0f} m",
             f"{m['detour_m']:.0f} m / {m['detour_s'] / 60:.1f} min",
             f"{m['wait_s'] / 60:.1f} min",
@@ -132,7 +145,19 @@ def receipts(console: Console, rows: list[Json]) -> None:
         console.print("No receipts in your log yet.")
         return
     t = Table(title="Receipts in your log")
-    for col in ("seq", "ride", "half", "driver", "rider", "km", "ended", "verdict", "credited"):
+    cols = (
+        "seq",
+        "ride",
+        "half",
+        "driver",
+        "rider",
+        "km",
+        "ended",
+        "verdict",
+        "credited",
+        "you rated",
+    )
+    for col in cols:
         t.add_column(col)
     for h in rows:
         r = h["receipt"]
@@ -146,6 +171,7 @@ def receipts(console: Console, rows: list[Json]) -> None:
             when(r["ended_ms"]),
             h["verdict"] or "",
             tokens(h["credited_milli"]),
+            "" if h.get("rating") is None else f"{h['rating']}/5",
         )
     console.print(t)
 

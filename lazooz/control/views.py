@@ -17,7 +17,9 @@ from protocol.fields import CostShare, GeoPoint, PublicKey, TimeWindow
 from protocol.identity import member_id
 from protocol.ledger.book import Ledger
 from protocol.ledger.credit import CreditLine
+from protocol.ledger.rating import RideRating
 from protocol.ledger.receipt import Receipt
+from protocol.ledger.reputation import Reputation
 from protocol.ledger.wire import ReceiptHalf
 from protocol.matching import Candidate
 from protocol.peer.notices import (
@@ -110,8 +112,9 @@ def candidate(c: Candidate) -> Json:
     }
 
 
-def match(m: Match) -> Json:
-    return {
+def match(m: Match, reputation: Reputation | None = None) -> Json:
+    """A candidate; with ``reputation``, the other member's (the driver's for a rider)."""
+    out = {
         "offer_id": m.offer_id.hex(),
         "request_id": m.request_id.hex(),
         "driver": member(m.driver),
@@ -119,6 +122,14 @@ def match(m: Match) -> Json:
         "exact": m.exact,
         **candidate(m.candidate),
     }
+    if reputation is not None:
+        out["reputation"] = stars(reputation)
+    return out
+
+
+def stars(rep: Reputation) -> Json:
+    """A reputation as ``{count, mean}``: mean stars to two places, null with no rating yet."""
+    return {"count": rep.count, "mean": None if rep.mean is None else round(rep.mean, 2)}
 
 
 def ride(r: RideView) -> Json:
@@ -134,6 +145,11 @@ def ride(r: RideView) -> Json:
         "pickup_ms": r.pickup_ms,
         "endings": [{"by": role.value, "reason": reason.lower()} for role, reason in r.endings],
     }
+
+
+def rated_ride(r: RideView, rating: int | None, reputation: Reputation) -> Json:
+    """A ride as its party sees it: the stars it gave (if any), the other party's reputation."""
+    return {**ride(r), "rating": rating, "counterparty_reputation": stars(reputation)}
 
 
 def receipt(r: Receipt) -> Json:
@@ -171,7 +187,8 @@ def credit_line(line: CreditLine) -> Json:
 
 
 def receipts(ledger: Ledger, me: PublicKey, lines: Iterable[CreditLine]) -> list[Json]:
-    """The receipt halves in ``me``'s own log, oldest first, each with how credit saw it."""
+    """The receipt halves in ``me``'s own log, oldest first, each with how credit saw it
+    and the stars ``me`` gave the other party (SPEC §8.7), if any."""
     by_ride = {line.ride_id: line for line in lines}
     log = ledger.log(me)
     out = []
@@ -180,6 +197,8 @@ def receipts(ledger: Ledger, me: PublicKey, lines: Iterable[CreditLine]) -> list
         if not isinstance(half, ReceiptHalf):
             continue
         line = by_ride.get(half.receipt.ride_id)
+        given = log.rating_of(entry.message.seq) if log else None
+        rating = given.message.payload if given else None
         out.append(
             {
                 "seq": entry.message.seq,
@@ -189,6 +208,7 @@ def receipts(ledger: Ledger, me: PublicKey, lines: Iterable[CreditLine]) -> list
                 "receipt": receipt(half.receipt),
                 "verdict": line.verdict.value if line else None,
                 "credited_milli": line.credited_milli if line else 0,
+                "rating": rating.stars if isinstance(rating, RideRating) else None,
             }
         )
     return out

@@ -4,7 +4,8 @@ An entry is accepted in two stages (SPEC §8.4-§8.5). ``open_entry`` takes raw
 bytes to a signed, well-typed ``LogEntry`` -- all a fork proof needs.
 ``check_entry`` then applies the rules of the entry's content, and
 ``MemberLog.append`` the rules of the chain: next ``seq``, ``prev`` naming the
-head, ``time_ms`` not going back.
+head, ``time_ms`` not going back, and a rating naming an earlier receipt
+half of the same log, once (SPEC §8.7).
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ from protocol.envelope import Envelope, Signed
 from protocol.errors import InvalidMessage, Stale, describe
 from protocol.fields import H3Cell, MessageId, PublicKey
 from protocol.identity import member_id, verify
-from protocol.ledger.errors import Gap, NotAParty, TimeReversal, WrongAuthor, WrongPrev
+from protocol.ledger.errors import (
+    AlreadyRated,
+    Gap,
+    NotAParty,
+    NotAReceipt,
+    TimeReversal,
+    WrongAuthor,
+    WrongLink,
+    WrongPrev,
+)
+from protocol.ledger.rating import RideRating, check_rating
 from protocol.ledger.receipt import Receipt
 from protocol.ledger.wire import ENTRY_LIMITS, ZERO_HASH, LogEntry, ReceiptHalf
 from protocol.messages import Message
@@ -62,7 +73,10 @@ def check_entry(entry: Signed[LogEntry]) -> None:
         rule = "must be 32 zero bytes" if m.seq == 1 else "must not be zero after seq 1"
         raise InvalidMessage(describe("LogEntry.prev", m.prev.hex()[:16] + "...", rule))
     _range("LogEntry.time_ms", m.time_ms, 0, MAX_TIME_MS)
-    _check_half(entry.author, m.payload)
+    if isinstance(m.payload, ReceiptHalf):
+        _check_half(entry.author, m.payload)
+    else:
+        check_rating(m.seq, m.payload)
 
 
 def _check_half(author: PublicKey, half: ReceiptHalf) -> None:
@@ -150,12 +164,14 @@ class MemberLog:
     A log held by a ``Ledger`` reports each new head to the ledger's ``HeadIndex``.
     """
 
-    __slots__ = ("_entries", "_index", "owner")
+    __slots__ = ("_entries", "_index", "_ratings", "owner")
 
     def __init__(self, owner: PublicKey, index: HeadIndex | None = None) -> None:
         self.owner = owner
         self._entries: list[Signed[LogEntry]] = []
         self._index = index
+        #: ``seq`` of a rated receipt half -> the rating entry (SPEC §8.7: one each).
+        self._ratings: dict[int, Signed[LogEntry]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -184,6 +200,14 @@ class MemberLog:
         """The entry with sequence number ``seq``, if the log reaches it."""
         return self._entries[seq - 1] if 1 <= seq <= len(self._entries) else None
 
+    def ratings(self) -> Iterator[Signed[LogEntry]]:
+        """This log's rating entries, in ``seq`` order."""
+        return iter(self._ratings.values())
+
+    def rating_of(self, seq: int) -> Signed[LogEntry] | None:
+        """The rating entry of this log that rates its receipt half at ``seq``, if any."""
+        return self._ratings.get(seq)
+
     def since(self, seq: int) -> list[Signed[LogEntry]]:
         """Entries ``seq..head_seq``."""
         return self._entries[max(seq, 1) - 1 :]
@@ -199,6 +223,9 @@ class MemberLog:
         """Chain an entry that already passed ``open_entry`` and ``check_entry``."""
         self.check_next(entry)
         self._entries.append(entry)
+        payload = entry.message.payload
+        if isinstance(payload, RideRating):
+            self._ratings[payload.receipt_seq] = entry
         if self._index is not None:
             self._index.heads[self.owner] = (len(self._entries), entry.message_id)
             self._index.version += 1
@@ -233,5 +260,41 @@ class MemberLog:
                     "LogEntry.time_ms",
                     m.time_ms,
                     f"before entry {m.seq - 1}'s time_ms={self.head_time_ms}",
+                )
+            )
+        if isinstance(m.payload, RideRating):
+            self._check_rated(m.payload)
+
+    def _check_rated(self, rating: RideRating) -> None:
+        """SPEC §8.7: a rating names a receipt half of this log by seq and id, once."""
+        rated = self.at(rating.receipt_seq)
+        if rated is None:  # only if the content rules were skipped: receipt_seq < seq
+            raise NotAReceipt(
+                describe("RideRating.receipt_seq", rating.receipt_seq, "no such entry in this log")
+            )
+        if rated.message_id != rating.receipt_hash:
+            raise WrongLink(
+                describe(
+                    "RideRating.receipt_hash",
+                    rating.receipt_hash.hex()[:16] + "...",
+                    f"must be the id of entry {rating.receipt_seq},"
+                    f" {rated.message_id.hex()[:16]}...",
+                )
+            )
+        if not isinstance(rated.message.payload, ReceiptHalf):
+            raise NotAReceipt(
+                describe(
+                    "RideRating.receipt_seq",
+                    rating.receipt_seq,
+                    f"entry {rating.receipt_seq} is a {rated.message.payload.PAYLOAD_KIND},"
+                    " not a receipt.half",
+                )
+            )
+        if rating.receipt_seq in self._ratings:
+            raise AlreadyRated(
+                describe(
+                    "RideRating.receipt_seq",
+                    rating.receipt_seq,
+                    f"already rated by entry {self._ratings[rating.receipt_seq].message.seq}",
                 )
             )

@@ -1,4 +1,4 @@
-"""Writing the two halves of a ride receipt into their authors' logs (SPEC §8.3).
+"""Writing the two halves of a ride receipt into their authors' logs (SPEC §8.3), and ratings.
 
 The ride handshake calls these: one party proposes (usually the driver, at
 drop-off), the other checks the proposal is the ride it saw and countersigns.
@@ -8,7 +8,8 @@ member's own log. ``proposal_entry`` and ``agreement_entry`` only sign it, as
 that log's next entry, for a caller that appends later (``MemberLog.append``)
 once something else has succeeded. Such an entry must never be sent before it
 is appended: a second, different entry at its ``seq`` would be a fork of the
-member's own log (SPEC §9).
+member's own log (SPEC §9). ``rating_entry`` signs a rating of a ride's other
+party the same way (SPEC §8.7).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from protocol.errors import describe
 from protocol.identity import Identity, member_id
 from protocol.ledger.chain import MemberLog, check_entry, open_entry
 from protocol.ledger.errors import NotOwnLog, ReceiptMismatch
+from protocol.ledger.rating import RideRating
 from protocol.ledger.receipt import Receipt
-from protocol.ledger.wire import ZERO_HASH, LogEntry, ReceiptHalf
+from protocol.ledger.wire import ZERO_HASH, LogEntry, Payload, ReceiptHalf
 from protocol.signing import seal
 
 
@@ -75,7 +77,7 @@ def agreement_entry(
     """
     signed = open_entry(proposal) if isinstance(proposal, bytes) else proposal
     check_entry(signed)
-    half = signed.message.payload
+    half = receipt_half(signed)
     if not half.is_proposal:
         raise ReceiptMismatch(
             describe("ReceiptHalf.link_seq", half.link_seq, "must be 0: not a proposal")
@@ -98,8 +100,27 @@ def agreement_entry(
     return _next_entry(identity, log, agreement, time_ms)
 
 
+def receipt_half(entry: Signed[LogEntry]) -> ReceiptHalf:
+    """``entry``'s payload, which must be a receipt half (``receipt_mismatch`` otherwise)."""
+    half = entry.message.payload
+    if not isinstance(half, ReceiptHalf):
+        raise ReceiptMismatch(
+            describe("LogEntry.payload_kind", half.PAYLOAD_KIND, "must be receipt.half")
+        )
+    return half
+
+
+def rating_entry(
+    identity: Identity, log: MemberLog, half: Signed[LogEntry], stars: int, time_ms: int
+) -> Signed[LogEntry]:
+    """A rating of the other party of ``half`` (an own receipt half in ``log``), signed as
+    ``log``'s next entry; not appended. Raises as ``MemberLog.append`` would."""
+    rating = RideRating(receipt_seq=half.message.seq, receipt_hash=half.message_id, stars=stars)
+    return _next_entry(identity, log, rating, time_ms)
+
+
 def _next_entry(
-    identity: Identity, log: MemberLog, half: ReceiptHalf, time_ms: int
+    identity: Identity, log: MemberLog, half: Payload, time_ms: int
 ) -> Signed[LogEntry]:
     if log.owner != identity.public_key:
         raise NotOwnLog(

@@ -18,7 +18,8 @@ from protocol.envelope import Signed
 from protocol.fields import MessageId, PublicKey
 from protocol.identity import member_id
 from protocol.ledger.book import Ledger
-from protocol.ledger.wire import LogEntry
+from protocol.ledger.receipt import Receipt
+from protocol.ledger.wire import LogEntry, ReceiptHalf
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -118,11 +119,25 @@ def explain(
 # -- the rule
 
 
+def co_signed(ledger: Ledger) -> list[tuple[Signed[LogEntry], Signed[LogEntry]]]:
+    """Every co-signed receipt with no void half, as ``(proposal, agreement)`` (SPEC §8.3, §9.2).
+
+    The pairing credit starts from, before any credit term; ratings count on it (§8.7).
+    """
+    return [(c.proposal, c.agreement) for c in _pair_halves(ledger) if c.agreement is not None]
+
+
 @dataclass(slots=True)
 class _Candidate:
     proposal: Signed[LogEntry]
     agreement: Signed[LogEntry] | None
     verdict: Verdict
+
+    @property
+    def receipt(self) -> Receipt:
+        half = self.proposal.message.payload
+        assert isinstance(half, ReceiptHalf)  # only receipt halves become candidates
+        return half.receipt
 
 
 def _assess(ledger: Ledger, params: CreditV1) -> list[CreditLine]:
@@ -132,7 +147,7 @@ def _assess(ledger: Ledger, params: CreditV1) -> list[CreditLine]:
     earned: dict[tuple[PublicKey, int], int] = {}
     lines = []
     for c in candidates:
-        r = c.proposal.message.payload.receipt
+        r = c.receipt
         base = r.distance_m * r.seats
         duration_ms = r.ended_ms - r.started_ms
         verdict = c.verdict
@@ -174,7 +189,7 @@ def _assess(ledger: Ledger, params: CreditV1) -> list[CreditLine]:
 
 def _order(c: _Candidate) -> tuple[int, bytes, bytes]:
     """SPEC §10.1: receipts are taken by end time, then ride id, whatever their arrival."""
-    r = c.proposal.message.payload.receipt
+    r = c.receipt
     return (r.ended_ms, r.ride_id, c.proposal.message_id)
 
 
@@ -196,6 +211,8 @@ def _pair_halves(ledger: Ledger) -> list[_Candidate]:
         frozen_from = ledger.fork_seq(log.owner)
         for entry in log:
             half = entry.message.payload
+            if not isinstance(half, ReceiptHalf):
+                continue  # a rating (SPEC §8.7) earns nothing
             void = frozen_from is not None and entry.message.seq >= frozen_from
             if half.is_proposal:
                 verdict = Verdict.FORKED if void else Verdict.ONE_SIGNATURE
@@ -206,11 +223,12 @@ def _pair_halves(ledger: Ledger) -> list[_Candidate]:
                 agreements.append(entry)
     for agreement in agreements:
         half = agreement.message.payload
+        assert isinstance(half, ReceiptHalf)
         c = candidates.get(half.link_hash)
         if c is None or c.verdict is not Verdict.ONE_SIGNATURE:
             continue
         proposal = c.proposal
-        receipt = proposal.message.payload.receipt
+        receipt = c.receipt
         if (
             proposal.message.seq == half.link_seq
             and receipt == half.receipt
@@ -231,7 +249,7 @@ def _mark_duplicate_rides(ordered: list[_Candidate]) -> None:
     for c in ordered:
         if c.verdict is not Verdict.COUNTED:
             continue
-        ride_id = c.proposal.message.payload.receipt.ride_id
+        ride_id = c.receipt.ride_id
         if ride_id in first:
             c.verdict = Verdict.DUPLICATE_RIDE
         else:

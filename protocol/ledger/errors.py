@@ -57,6 +57,24 @@ class Unchained(RemoteError):
     reason = "unchained"
 
 
+class WrongLink(RemoteError):
+    """A rating's ``receipt_hash`` is not the id of its log's entry at ``receipt_seq`` (§8.7)."""
+
+    reason = "wrong_link"
+
+
+class NotAReceipt(RemoteError):
+    """A rating names an entry of its log that is not a receipt half (SPEC §8.7)."""
+
+    reason = "not_a_receipt"
+
+
+class AlreadyRated(RemoteError):
+    """A second rating of one receipt half in one log (SPEC §8.7)."""
+
+    reason = "already_rated"
+
+
 # -- fork proofs (SPEC §9)
 
 

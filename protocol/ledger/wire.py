@@ -21,6 +21,7 @@ from protocol import wire
 from protocol.errors import InvalidMessage, describe
 from protocol.fields import CostShare, H3Cell, MessageId, PublicKey
 from protocol.ledger.errors import UnknownPayload
+from protocol.ledger.rating import RideRating, decode_rating, encode_rating
 from protocol.ledger.receipt import Receipt
 from protocol.messages import Message
 from protocol.wire import ID_BYTES, DecodeLimits
@@ -67,8 +68,8 @@ class ReceiptHalf:
         return self.link_seq == 0
 
 
-#: Every payload of version 1; later versions add kinds (SPEC §8.1).
-Payload = ReceiptHalf
+#: Every payload of version 1 (SPEC §8.1); ``RideRating`` is in ``protocol.ledger.rating``.
+Payload = ReceiptHalf | RideRating
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +217,7 @@ def _decode_half(value: object) -> ReceiptHalf:
 #: Payload kind -> (encoder, decoder); the kind is written before the payload array.
 PAYLOADS: dict[str, tuple[Callable[[Any], list[object]], Callable[[object], Payload]]] = {
     ReceiptHalf.PAYLOAD_KIND: (_encode_half, _decode_half),
+    RideRating.PAYLOAD_KIND: (encode_rating, decode_rating),
 }
 
 

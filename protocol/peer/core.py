@@ -19,6 +19,7 @@ from protocol.fields import GeoPoint, PublicKey
 from protocol.identity import Identity
 from protocol.ledger.book import Ledger
 from protocol.ledger.credit import balances
+from protocol.ledger.reputation import Reputation, reputations
 from protocol.ledger.wire import LogEntry, ReceiptHalf
 from protocol.peer.actions import (
     Action,
@@ -85,6 +86,8 @@ class Core:
         #: Ride ids of the receipt halves in the member's own log, read up to ``_own_read``.
         self._own_rides: set[bytes] = set()
         self._own_read = 0
+        #: ``reputations`` as of (ledger, its version), as for balances.
+        self._reputations: tuple[Ledger, int, dict[PublicKey, Reputation]] | None = None
 
     # -- remote input that is dropped
 
@@ -148,6 +151,15 @@ class Core:
             return cached[3]
         out = balances(ledger, credit)
         self._balances = (ledger, ledger.version, credit, out)
+        return out
+
+    def reputations(self) -> dict[PublicKey, Reputation]:
+        """Every rated member's reputation by this Peer's ledger; do not mutate the result."""
+        cached = self._reputations
+        if cached is not None and cached[0] is self.ledger and cached[1] == self.ledger.version:
+            return cached[2]
+        out = reputations(self.ledger)
+        self._reputations = (self.ledger, self.ledger.version, out)
         return out
 
     def balance_actions(self, applied: Sequence[Signed[LogEntry]] | None = None) -> list[Action]:

@@ -50,3 +50,15 @@ class Busy(RemoteError):
     """A proposal that would take this Peer past its limit of rides in progress."""
 
     reason = "busy"
+
+
+class RideNotDone(BadCommand):
+    """A rating of a ride that is not done: no co-signed receipt to name yet (SPEC §11.15)."""
+
+    reason = "not_done"
+
+
+class AlreadyRatedRide(BadCommand):
+    """A second rating of one ride by the same member (SPEC §8.7 allows one)."""
+
+    reason = "already_rated"

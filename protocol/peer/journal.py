@@ -17,6 +17,7 @@ from protocol.envelope import Signed
 from protocol.errors import describe
 from protocol.fields import GeoPoint, PublicKey
 from protocol.ledger.chain import open_entry
+from protocol.ledger.cosign import receipt_half
 from protocol.peer.errors import BadCommand
 from protocol.peer.ride import Ride
 from protocol.ride import actions as hs
@@ -58,9 +59,7 @@ def _apply(
     if op == "receive":
         signed = opened or open_ride_message(a[0])
         m = signed.message
-        receipt = (
-            open_entry(m.entry).message.payload.receipt if isinstance(m, ReceiptEntry) else None
-        )
+        receipt = receipt_half(open_entry(m.entry)).receipt if isinstance(m, ReceiptEntry) else None
         return h.receive(signed, now_ms=now_ms, receipt=receipt)
     if op == "timer":
         return h.timer_fired(now_ms)

@@ -19,8 +19,9 @@ from protocol.fields import CostShare, GeoPoint, Polyline, PublicKey, TimeWindow
 from protocol.identity import Identity
 from protocol.ledger.book import Ledger
 from protocol.ledger.credit import CreditLine, explain
+from protocol.ledger.reputation import Reputation
 from protocol.messages import RideOffer, RideRequest
-from protocol.peer import durable, gossip, publishing, rides
+from protocol.peer import durable, gossip, publishing, ratings, rides
 from protocol.peer import sync as peer_sync
 from protocol.peer.actions import Action, Channel, Persist, Subscribe, TimerKey
 from protocol.peer.core import LEDGER_TOPIC, Core
@@ -260,6 +261,10 @@ class Peer:
         """Sign the receipt half this party owes (when the policy does not sign by itself)."""
         return rides.sign_receipt(self._core, ride_id, now_ms)
 
+    def rate(self, ride_id: bytes, stars: int, now_ms: int) -> list[Action]:
+        """Rate the other party of a done ride ``stars`` (1..5), once (SPEC §11.15)."""
+        return ratings.rate(self._core, ride_id, stars, now_ms)
+
     # -- queries
 
     def balances(self) -> dict[PublicKey, int]:
@@ -268,6 +273,14 @@ class Peer:
 
     def explain(self, member: PublicKey | None = None) -> list[CreditLine]:
         return explain(self._core.ledger, self._core.params.credit, member)
+
+    def reputation(self, member: PublicKey) -> Reputation:
+        """How others rated ``member`` for rides whose receipts count (SPEC §8.8)."""
+        return self._core.reputations().get(member, Reputation())
+
+    def rating_given(self, ride_id: bytes) -> int | None:
+        """The stars this member gave the other party of ``ride_id``, if it rated it."""
+        return ratings.rating_given(self._core, ride_id)
 
     def rides(self) -> list[RideView]:
         return [RideView.of(r) for r in self._core.rides.values()]

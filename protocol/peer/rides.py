@@ -14,7 +14,7 @@ from protocol.envelope import Signed
 from protocol.errors import RemoteError, describe
 from protocol.fields import PublicKey
 from protocol.ledger.chain import open_entry
-from protocol.ledger.cosign import agreement_entry, proposal_entry
+from protocol.ledger.cosign import agreement_entry, proposal_entry, receipt_half
 from protocol.ledger.wire import LogEntry
 from protocol.peer import journal, publishing
 from protocol.peer import sync as peer_sync
@@ -167,6 +167,8 @@ def stream_received(core: Core, peer: PublicKey, data: bytes, now_ms: int) -> li
         if ride is None:
             ride = _proposed_ride(core, signed)
         entry = open_entry(m.entry) if isinstance(m, ReceiptEntry) else None
+        if entry is not None:
+            receipt_half(entry)  # a ride stream carries receipt halves, not ratings
         started = journal.step(ride, "receive", now_ms, data, opened=signed)
     except RemoteError as exc:
         return [core.reject("ride", exc)]

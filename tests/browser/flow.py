@@ -81,6 +81,9 @@ def ride_through_ui(
     """Offer, request, propose, accept, confirm, PIN, finish, sign; the driver's balance."""
     offer_through_ui(driver, trip, artifacts)
     request_through_ui(rider, trip, artifacts)
+    expect(rider.locator("#requests .candidate .reputation")).to_have_text(
+        "Driver's rating: no ratings yet"
+    )
     rider.click("#requests .candidate button")
     expect(ride_card(rider, "proposed")).to_have_count(1)
 
@@ -126,3 +129,29 @@ def ride_through_ui(
     driver_balance = driver.locator("#wallet-balance").inner_text()
     assert f"{int(credited[0] or 0) / 1000:.3f}" == driver_balance
     return str(driver_balance)
+
+
+def rate_through_ui(driver: Any, rider: Any, artifacts: Path) -> None:
+    """After the receipt, each party rates the other on its done ride card; a Rate with no
+    star chosen is refused in the page and sends nothing."""
+    for who, page, stars in (("rider", rider, 5), ("driver", driver, 4)):
+        tab(page, "rides")
+        card = ride_card(page, "done")
+        card.locator("[data-action=rate]").click()
+        expect(card.locator(".ride-error")).to_have_text("Choose 1 to 5 stars first, then rate.")
+        redraw(page)  # what the node holds: still no rating
+        expect(card.locator("[data-action=rate]")).to_have_count(1)
+        expect(card.locator(".rating.given")).to_have_count(0)
+        card.locator(f"button.star[data-stars='{stars}']").click()
+        expect(card.locator(".ride-error")).to_be_hidden()
+        shot(page, artifacts, f"7-{who}-stars")
+        card.locator("[data-action=rate]").click()
+        given = card.locator(".rating.given")
+        expect(given).to_have_attribute("data-rating", str(stars))
+        expect(given).to_contain_text(f"You rated them ★★★★{'★' if stars == 5 else '☆'} {stars}/5")
+        expect(card.locator("[data-action=rate]")).to_have_count(0)
+        shot(page, artifacts, f"8-{who}-rated")
+    # Each party's own ledger counts its rating at once: the rider sees the driver's
+    # reputation, the driver the rider's, on the ride card.
+    expect(ride_card(rider, "done").locator(".reputation")).to_have_text("Their rating: ★ 5.0 (1)")
+    expect(ride_card(driver, "done").locator(".reputation")).to_have_text("Their rating: ★ 4.0 (1)")

@@ -5,13 +5,22 @@ the ride finishes, and the receipt shows in both wallets with the same credit.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.flow import Trip, open_app, ride_card, ride_through_ui
+from tests.browser.flow import (
+    Trip,
+    open_app,
+    rate_through_ui,
+    redraw,
+    ride_card,
+    ride_through_ui,
+    tab,
+)
 from tests.browser.harness import ExternalGuard
 from tests.node_swarm import Member, Swarm
 from tests.test_peer_net import DRIVE
@@ -32,6 +41,12 @@ def swarm(tmp_path: Path) -> Iterator[Swarm]:
     finally:
         left = s.close()
     assert left == [], f"processes left behind: {left}"
+
+
+def rated(member: Member) -> dict[str, Any] | None:
+    """How others rated ``member`` by its node's ledger, once some rating counts."""
+    rep: dict[str, Any] = member.get("/v1/balance")["reputation"]
+    return rep if rep["count"] else None
 
 
 def connected(member: Member) -> bool:
@@ -68,5 +83,15 @@ def test_two_daemons_ride_through_their_web_uis_to_the_same_credit(
     why = [(line["verdict"], line["text"]) for line in driver_view["lines"]]
     assert driver_view["balance_milli"] == rider_view["balance_milli"] > 0, why
     assert [line["verdict"] for line in driver_view["lines"]] == ["counted"]
+
+    # Both rate; sync carries each rating to the other daemon, whose wallet then shows it.
+    rate_through_ui(driver_page, rider_page, artifacts)
+    for member, stars in ((driver, 5.0), (rider, 4.0)):
+        heard = swarm.wait(f"{member.name} to hear how it was rated", partial(rated, member))
+        assert heard == {"count": 1, "mean": stars}
+    for page, shown in ((driver_page, "★ 5.0 (1)"), (rider_page, "★ 4.0 (1)")):
+        tab(page, "wallet")
+        redraw(page)
+        expect(page.locator("#my-reputation")).to_have_text(shown)
     assert guard.blocked == []
     assert swarm.stop_all() == {"driver": 0, "rider": 0}

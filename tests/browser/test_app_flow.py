@@ -11,7 +11,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import publish_screenshots
-from tests.browser.flow import Trip, offer_through_ui, open_app, ride_card, ride_through_ui, tab
+from tests.browser.flow import (
+    Trip,
+    offer_through_ui,
+    open_app,
+    rate_through_ui,
+    ride_card,
+    ride_through_ui,
+    tab,
+)
 from tests.browser.harness import TOKEN, ExternalGuard, LocalPair, local_pair
 from tests.test_peer_net import DRIVE
 
@@ -55,6 +63,7 @@ def test_a_ride_through_the_web_ui_ends_with_the_same_balance_in_both_wallets_an
     )
     expect(contact[0].locator("body[data-state=done]")).to_be_attached()
     expect(contact[0].locator("#words")).to_contain_text("both signed its receipt")
+    rate_through_ui(driver, rider, artifacts)
     assert float(balance) > 0
     assert pair.driver.peer.balances() == pair.rider.peer.balances()
     assert guard.blocked == []

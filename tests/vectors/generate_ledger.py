@@ -21,6 +21,9 @@ from protocol import codec
 from protocol.envelope import Signed
 from protocol.fields import H3Cell
 from protocol.identity import Identity
+from protocol.ledger.chain import open_entry
+from protocol.ledger.cosign import receipt_half
+from protocol.ledger.rating import RideRating
 from protocol.ledger.receipt import Receipt
 from protocol.ledger.wire import MAX_ENTRY_BYTES, ZERO_HASH, ForkProof, LogEntry, ReceiptHalf
 from tests.strategies import ALICE, BOB, NOW_MS, envelope, envelope_of, offer
@@ -50,6 +53,18 @@ def receipt_json(r: Receipt) -> dict[str, Any]:
 
 def entry_json(m: LogEntry) -> dict[str, Any]:
     half = m.payload
+    if isinstance(half, RideRating):
+        return {
+            "seq": m.seq,
+            "prev": m.prev.hex(),
+            "time_ms": m.time_ms,
+            "payload_kind": half.PAYLOAD_KIND,
+            "payload": {
+                "receipt_seq": half.receipt_seq,
+                "receipt_hash": half.receipt_hash.hex(),
+                "stars": half.stars,
+            },
+        }
     return {
         "seq": m.seq,
         "prev": m.prev.hex(),
@@ -163,7 +178,7 @@ def _fork(
 def entry_vectors() -> list[dict[str, Any]]:
     _, alice, bob = _history()
     a1, a2 = alice[0], alice[1]
-    good = a2.message.payload
+    good = receipt_half(a2)
     out = [
         _ok("proposal_first_entry", "Alice proposes a receipt as her first entry", a1, "added"),
         _ok(
@@ -364,6 +379,148 @@ def entry_vectors() -> list[dict[str, Any]]:
     return out
 
 
+def rating_vectors() -> list[dict[str, Any]]:
+    """Ratings (SPEC §8.7): each starts from Alice's proposal a1 or Bob's agreement b1."""
+    _, alice, bob = _history()
+    a1, b1 = alice[0], bob[0]
+    t = a1.message.time_ms
+
+    def rating(seq: int, prev: bytes, rated_seq: int, rated_id: bytes, stars: int) -> bytes:
+        return entry(ALICE, seq, prev, RideRating(rated_seq, rated_id, stars), time_ms=t)
+
+    r2 = rating(2, a1.message_id, 1, a1.message_id, 4)
+    r2_id = spec_entry_id(r2)
+    bob_rates = entry(
+        BOB, 2, b1.message_id, RideRating(1, b1.message_id, 5), time_ms=b1.message.time_ms
+    )
+    ok_r2 = open_entry(r2)
+    return [
+        _ok(
+            "rating_of_own_half",
+            "Alice's entry 2 gives Bob 4 stars for the ride of her proposal, entry 1",
+            ok_r2,
+            "added",
+            prior=[a1.raw],
+        ),
+        _ok(
+            "rider_rates_driver",
+            "Bob's entry 2 gives Alice 5 stars for the ride of his agreement, entry 1",
+            open_entry(bob_rates),
+            "added",
+            prior=[b1.raw],
+        ),
+        _ok(
+            "rating_before_its_half_is_held",
+            "a rating whose receipt half has not arrived: held like any entry ahead",
+            ok_r2,
+            "pending",
+        ),
+        _reject(
+            "rating_0_stars",
+            "stars are 1..5",
+            rating(2, a1.message_id, 1, a1.message_id, 0),
+            "invalid",
+            "RideRating.stars",
+            prior=[a1.raw],
+        ),
+        _reject(
+            "rating_6_stars",
+            "stars are 1..5",
+            rating(2, a1.message_id, 1, a1.message_id, 6),
+            "invalid",
+            "RideRating.stars",
+            prior=[a1.raw],
+        ),
+        _reject(
+            "rating_of_itself",
+            "receipt_seq must name an earlier entry: entry 2 names entry 2",
+            rating(2, a1.message_id, 2, a1.message_id, 4),
+            "invalid",
+            "RideRating.receipt_seq",
+            prior=[a1.raw],
+        ),
+        _reject(
+            "rating_hash_of_31_bytes",
+            "receipt_hash is an entry id, 32 bytes",
+            _with_body(r2, [*_fields(r2)[:4], [1, a1.message_id[:31], 4]]),
+            "invalid",
+            "RideRating.receipt_hash",
+            prior=[a1.raw],
+        ),
+        _reject(
+            "rating_wrong_link",
+            "receipt_hash is not the id of Alice's entry 1",
+            rating(2, a1.message_id, 1, b"\x07" * 32, 4),
+            "wrong_link",
+            "RideRating.receipt_hash",
+            prior=[a1.raw],
+        ),
+        _reject(
+            "rating_of_a_rating",
+            "entry 3 rates entry 2, which is a rating, not a receipt half",
+            rating(3, r2_id, 2, r2_id, 4),
+            "not_a_receipt",
+            "RideRating.receipt_seq",
+            prior=[a1.raw, r2],
+        ),
+        _reject(
+            "rated_twice",
+            "entry 3 rates entry 1 again: one rating per receipt half",
+            rating(3, r2_id, 1, a1.message_id, 2),
+            "already_rated",
+            "RideRating.receipt_seq",
+            prior=[a1.raw, r2],
+        ),
+    ]
+
+
+def reputation_vectors() -> list[dict[str, Any]]:
+    """Reputation scenarios (SPEC §8.8), counted by hand."""
+    members = Members(ALICE, BOB, CAROL)
+    p1, g1 = members.ride(ALICE, BOB)
+    members.rate(ALICE, p1, 4)  # counts for Bob
+    members.rate(BOB, g1, 5)  # counts for Alice
+    p2, _ = members.ride(BOB, ALICE, rider_proposes=True)
+    members.rate(ALICE, p2, 3)  # counts for Bob: (4 + 3) / 2
+    lone = members.propose(ALICE, receipt(ALICE, CAROL, ride_id=b"\x09" * 16))
+    members.rate(ALICE, lone, 1)  # Carol never countersigned: does not count
+
+    forked = Members(ALICE, BOB)
+    p3, g3 = forked.ride(ALICE, BOB)
+    forked.rate(ALICE, p3, 2)
+    bob_rating = forked.rate(BOB, g3, 5)
+    rival = entry(
+        BOB,
+        bob_rating.message.seq,
+        bob_rating.message.prev,
+        bob_rating.message.payload,
+        time_ms=bob_rating.message.time_ms + 1,
+    )
+    fork = _gossip(spec_fork_proof(bob_rating.raw, rival))
+
+    def rep(count: int, stars_total: int) -> dict[str, int]:
+        return {"count": count, "stars_total": stars_total}
+
+    return [
+        {
+            "name": "ratings_of_co_signed_receipts",
+            "description": "Alice and Bob rate each other over two rides; Alice rates Carol"
+            " for a receipt Carol never countersigned, which does not count",
+            "entries": [r.hex() for r in members.raw_entries()],
+            "forks": [],
+            "reputations": {"alice": rep(1, 5), "bob": rep(2, 7), "carol": rep(0, 0)},
+        },
+        {
+            "name": "forked_rater_void",
+            "description": "Bob forks at the seq of his rating of Alice: it is void (SPEC §9.2);"
+            " Alice's rating of Bob stands, since Bob's agreement is below the fork",
+            "entries": [r.hex() for r in forked.raw_entries()],
+            "forks": [fork.hex()],
+            "reputations": {"alice": rep(0, 0), "bob": rep(1, 2)},
+        },
+    ]
+
+
 def _with_receipt_field(raw: bytes, index: int, value: object) -> list[Any]:
     fields = _fields(raw)
     half = list(fields[4])
@@ -559,9 +716,10 @@ def render() -> str:
             "daily_cap_milli": 500_000,
             "max_speed_kmh": 150,
         },
-        "entries": entry_vectors(),
+        "entries": entry_vectors() + rating_vectors(),
         "forks": fork_vectors(),
         "balances": credit_vectors(),
+        "reputations": reputation_vectors(),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -569,7 +727,9 @@ def render() -> str:
 def main() -> None:
     PATH.write_text(render(), encoding="utf-8")
     doc = json.loads(PATH.read_text())
-    counts = ", ".join(f"{len(doc[k])} {k}" for k in ("entries", "forks", "balances"))
+    counts = ", ".join(
+        f"{len(doc[k])} {k}" for k in ("entries", "forks", "balances", "reputations")
+    )
     print(f"wrote {PATH} ({counts})")
 
 

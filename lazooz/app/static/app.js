@@ -31,6 +31,9 @@ const short = (hex) => (hex || "").slice(0, 8);
 const km = (m) => (m / 1000).toFixed(1) + " km";
 const mins = (s) => Math.round(s / 60) + " min";
 const tokens = (milli) => (milli / 1000).toFixed(3);
+const starsText = (n) => "★".repeat(n) + "☆".repeat(5 - n);
+// A member's reputation {count, mean} as people read it.
+const reputationText = (rep) => rep && rep.count ? `★ ${rep.mean.toFixed(1)} (${rep.count})` : "no ratings yet";
 const when = (ms) => new Date(ms).toLocaleString([], {dateStyle: "short", timeStyle: "short"});
 
 function el(tag, attrs = {}, ...children) {
@@ -515,6 +518,7 @@ function renderRequests(requests) {
     const list = r.status === "open" ? el("ul", {class: "candidates"}, matches.map((m) =>
       el("li", {class: "candidate", "data-offer": m.offer_id},
         el("div", {}, `Driver ${m.driver.member_id.slice(0, 12)}… · pickup ${when(m.pickup_ms)}`),
+        el("div", {class: "reputation", "data-count": m.reputation ? m.reputation.count : 0}, "Driver's rating: " + reputationText(m.reputation)),
         el("div", {class: "muted"}, `wait ${mins(m.wait_s)} · detour ${Math.round(m.detour_m)} m / ${mins(m.detour_s)} · walk ${Math.round(m.walk_m)} m · shared ${km(m.shared_m)} · cost ${m.cost_minor ? (m.cost_minor / 100).toFixed(2) : "none"}`),
         el("button", {type: "button", class: "primary", onclick: () => propose(r.request_id, m)}, "Ask this driver")))) : null;
     return el("li", {class: "card", "data-request": r.request_id},
@@ -604,6 +608,7 @@ function rideCard(r) {
   } else if (r.state === "receipt_proposed") {
     actions.push(act("Sign receipt", "sign", null, "primary"));
   }
+  if (r.state === "done" && r.rating === null) actions.push(...starPicker(id));
   if (!TERMINAL.has(r.state) && !["dropped_off", "receipt_proposed", "unsigned"].includes(r.state)) {
     actions.push(reasonPicker(id, "cancel", CANCEL_REASONS, "Cancel ride"));
   }
@@ -618,11 +623,37 @@ function rideCard(r) {
     el("div", {}, `with ${r.counterparty.member_id.slice(0, 14)}… · ${r.seats} seat(s)` + (r.pickup_ms ? ` · pickup ${when(r.pickup_ms)}` : "")),
     r.pin && r.role === "rider" && !TERMINAL.has(r.state) ? el("div", {class: "pin-show"}, "Your PIN ", el("strong", {class: "pin-value"}, r.pin)) : null,
     el("div", {class: "next"}, NEXT[r.role][r.state] || ""),
+    el("div", {class: "reputation", "data-count": r.counterparty_reputation.count},
+      `Their rating: ${reputationText(r.counterparty_reputation)}`),
+    r.rating !== null ? el("div", {class: "rating given", "data-rating": r.rating},
+      "You rated them ", el("span", {class: "stars"}, starsText(r.rating)), ` ${r.rating}/5`) : null,
     ending,
     state.shared[id] ? el("p", {class: "share-link"}, "Share this read-only link: ",
       el("input", {readonly: true, value: state.shared[id], "aria-label": "share link", onfocus: (e) => e.target.select()})) : null,
     el("p", {class: "form-error ride-error", role: "alert", hidden: true}),
     el("div", {class: "row"}, actions));
+}
+
+function starPicker(id) {
+  // 1..5 stars for the other party of a done ride: pick, then send. Only once (SPEC §8.7).
+  const key = id + ":stars";
+  const stars = [1, 2, 3, 4, 5].map((n) => el("button", {type: "button", class: "star",
+    "data-stars": n, "aria-label": `${n} star${n > 1 ? "s" : ""}`,
+    "aria-pressed": String(Number(state.drafts[key]) >= n),
+    onclick: (e) => {
+      state.drafts[key] = String(n);
+      for (const b of e.target.parentNode.querySelectorAll(".star")) {
+        b.setAttribute("aria-pressed", String(Number(b.dataset.stars) <= n));
+      }
+      rideError(id, "");
+    }}, "★"));
+  const send = el("button", {type: "button", class: "primary", "data-action": "rate",
+    onclick: () => {
+      const n = Number(state.drafts[key]);
+      if (!Number.isInteger(n) || n < 1 || n > 5) return rideError(id, "Choose 1 to 5 stars first, then rate.");
+      rideStep(id, "rating", {stars: n});
+    }}, "Rate");
+  return [el("span", {class: "stars-pick", role: "group", "aria-label": "rate the other party"}, stars), send];
 }
 
 function reasonPicker(id, command, reasons, label) {
@@ -683,6 +714,8 @@ async function withdraw(kind, id) {
 
 function renderWallet(balance, receipts) {
   $("wallet-balance").textContent = tokens(balance.balance_milli);
+  $("my-reputation").textContent = reputationText(balance.reputation);
+  $("my-reputation").dataset.count = balance.reputation.count;
   const me = state.info.public_key;
   $("credit-lines").replaceChildren(...balance.lines.map((l) => {
     const who = l.driver.public_key === me ? "you (driver)" : `driver ${l.driver.member_id.slice(0, 12)}…`;
@@ -698,7 +731,8 @@ function renderWallet(balance, receipts) {
       el("td", {}, (h.receipt.distance_m / 1000).toFixed(1)),
       el("td", {}, h.half),
       el("td", {}, h.verdict || "pending"),
-      el("td", {}, tokens(h.credited_milli)))));
+      el("td", {}, tokens(h.credited_milli)),
+      el("td", {class: "rated"}, h.rating === null ? "" : `${h.rating}/5`))));
 }
 
 function renderHistory(offers, requests, rides) {
