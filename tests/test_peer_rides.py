@@ -10,8 +10,10 @@ from typing import Any
 from protocol import geo
 from protocol.fields import CostShare, GeoPoint, TimeWindow
 from protocol.identity import Identity
-from protocol.peer.actions import Notify, Send
-from protocol.peer.notices import InputRejected, RideUpdated
+from protocol.peer.actions import Notify, Publish, Send
+from protocol.peer.core import LEDGER_TOPIC
+from protocol.peer.gossip import Accepted
+from protocol.peer.notices import InputRejected, ReceiptRecorded, RideUpdated
 from protocol.peer.params import HOUR_MS, MINUTE_MS, PeerParams
 from protocol.peer.ride import RideView
 from protocol.ride import actions as hs
@@ -341,3 +343,27 @@ def test_an_ended_ride_outlives_keep_ended_ms_while_its_proposal_could_be_replay
     replay()
     assert driver.peer.rides() == []
     assert driver.peer.rejected() == {("ride", "expired"): 1}
+
+
+def test_a_driver_whose_countersignature_frame_was_lost_is_done_once_the_ledger_has_it() -> None:
+    """The rider signs and leaves; its ``ride.receipt`` frame never reaches the driver,
+    but the agreement half it gossiped does: the driver's ride ends DONE, not UNSIGNED,
+    and stays DONE after a restart (the step is in the ride's journal)."""
+    from tests.test_peer_ratings import dropped_off, state  # it imports this module
+
+    net, ride_id = dropped_off()
+    driver, rider = net.peer("driver"), net.peer("rider")
+    signed = rider.sign_receipt(ride_id, net.now_ms)
+    frames = [a for a in signed if isinstance(a, Send) and a.channel == "ride"]
+    (gossiped,) = [a for a in signed if isinstance(a, Publish) and a.topic == LEDGER_TOPIC]
+    assert frames  # the frame that is lost
+    assert isinstance(driver.validate_gossip(LEDGER_TOPIC, gossiped.data, net.now_ms), Accepted)
+    actions = driver.gossip_received(LEDGER_TOPIC, gossiped.data, net.now_ms)
+    net.run("driver", actions)
+    assert state(net, "driver", ride_id) is RideState.DONE
+    told = [a.event for a in actions if isinstance(a, Notify)]
+    assert any(isinstance(n, RideUpdated) and n.notice is Notice.DONE for n in told)
+    assert any(isinstance(n, ReceiptRecorded) for n in told)
+    assert driver.balances()[driver.public_key] > 0
+    restarted = net.restart("driver", seed=91).peer
+    assert next(r.state for r in restarted.rides() if r.ride_id == ride_id) is RideState.DONE

@@ -25,6 +25,7 @@ from protocol.peer.actions import (
     Action,
     Notify,
     Persist,
+    Publish,
     SetTimer,
     Subscribe,
     TimerKey,
@@ -132,6 +133,11 @@ class Core:
 
     def persist_entries(self, entries: Sequence[Signed[LogEntry]]) -> list[Action]:
         return [Persist("entry", entry_key(e.author, e.message.seq), e.raw) for e in entries]
+
+    def wrote(self, entry: Signed[LogEntry]) -> list[Action]:
+        """The member appended ``entry`` to its own log: store it, then gossip it to
+        everyone (SPEC §11.11), so every peer hears it as it is written."""
+        return [*self.persist_entries([entry]), Publish(LEDGER_TOPIC, entry.raw)]
 
     def balances(self) -> dict[PublicKey, int]:
         """Every member's balance by this Peer's ledger; do not mutate the result.

@@ -67,6 +67,9 @@ def _apply(
         seed, plat, plon, dlat, dlon = a
         pickup, dropoff = GeoPoint(plat, plon), GeoPoint(dlat, dlon)
         return h.reveal(pickup, dropoff, now_ms=now_ms, rng=random.Random(seed))
+    if op == "countersigned_elsewhere":
+        receipt = receipt_half(open_entry(a[0])).receipt
+        return h.countersigned_elsewhere(a[0], receipt, now_ms=now_ms)
     if op in ("receipt_proposed", "receipt_countersigned"):
         receipt = h.receipt
         assert receipt is not None

@@ -14,7 +14,6 @@ from protocol.ledger.cosign import rating_entry
 from protocol.ledger.credit import co_signed
 from protocol.ledger.rating import MAX_STARS, MIN_STARS, RideRating
 from protocol.ledger.wire import LogEntry, ReceiptHalf
-from protocol.peer import sync as peer_sync
 from protocol.peer.actions import Action
 from protocol.peer.core import Core
 from protocol.peer.errors import AlreadyRatedRide, BadCommand, RideNotDone, UnknownId
@@ -57,7 +56,7 @@ def rate(core: Core, ride_id: bytes, stars: int, now_ms: int) -> list[Action]:
     log = core.ledger.own_log(core.me)  # exists: it holds ``signed``
     entry = rating_entry(core.identity, log, signed, stars, now_ms)
     log.append(entry)
-    return [*core.persist_entries([entry]), *peer_sync.own_entry(entry)]
+    return core.wrote(entry)
 
 
 def rating_given(core: Core, ride_id: bytes) -> int | None:

@@ -9,15 +9,15 @@ the driver's exact check of revealed points, seats, and re-publishing.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 from protocol.envelope import Signed
 from protocol.errors import RemoteError, describe
 from protocol.fields import PublicKey
 from protocol.ledger.chain import open_entry
 from protocol.ledger.cosign import agreement_entry, proposal_entry, receipt_half
-from protocol.ledger.wire import LogEntry
+from protocol.ledger.wire import LogEntry, ReceiptHalf
 from protocol.peer import journal, publishing
-from protocol.peer import sync as peer_sync
 from protocol.peer.actions import Action, CancelTimer, Notify, Persist, Send
 from protocol.peer.core import Core
 from protocol.peer.errors import BadCommand, Busy, UnknownId, UnknownOffer, UnknownRide, WrongSender
@@ -217,6 +217,42 @@ def _answer_proposal(core: Core, ride: Ride, now_ms: int) -> list[Action]:
     return []
 
 
+def countersigned_elsewhere(
+    core: Core, applied: Sequence[Signed[LogEntry]], now_ms: int
+) -> list[Action]:
+    """Entries that reached the ledger by gossip or sync: a rider's agreement half that
+    countersigns one of this driver's rides still waiting for it ends that ride DONE.
+
+    The ``ride.receipt`` frame is the usual way; when it is lost and the rider is gone
+    (nothing resends a finished ride's last message), the ride would otherwise sit in
+    ``RECEIPT_PROPOSED`` and time out ``UNSIGNED`` while every ledger counts it.
+    """
+    out: list[Action] = []
+    for entry in applied:
+        half = entry.message.payload
+        if not isinstance(half, ReceiptHalf) or half.is_proposal:
+            continue
+        ride = core.rides.get(half.receipt.ride_id)
+        if (
+            ride is None
+            or ride.role is not Role.DRIVER
+            or ride.state is not RideState.RECEIPT_PROPOSED
+            or entry.author != ride.handshake.counterparty
+        ):
+            continue
+        own = core.ledger.log(core.me)
+        proposal = own.at(half.link_seq) if own is not None else None
+        if proposal is None or proposal.message_id != half.link_hash:
+            continue
+        try:
+            started = journal.step(ride, "countersigned_elsewhere", now_ms, entry.raw)
+        except RemoteError as exc:
+            out.append(core.reject("sync", exc))
+            continue
+        out += _run(core, ride, started, now_ms)
+    return out
+
+
 def _learn_entry(core: Core, entry: Signed[LogEntry]) -> list[Action]:
     """The counterparty's receipt half joins this Peer's ledger (persisted before any reply)."""
     try:
@@ -348,8 +384,7 @@ def _sign(
     op = "receipt_proposed" if a.proposal is None else "receipt_countersigned"
     then = journal.step(ride, op, now_ms, entry.raw)
     log.append(entry)
-    out.extend(core.persist_entries([entry]))
-    out.extend(peer_sync.own_entry(entry))
+    out.extend(core.wrote(entry))
     return then
 
 

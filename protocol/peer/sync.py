@@ -22,6 +22,7 @@ from protocol.ledger import sync
 from protocol.ledger.forks import Fork, verify_fork
 from protocol.ledger.wire import ForkProof, LogEntry, SyncEntries, SyncHeads, SyncWant
 from protocol.messages import Message
+from protocol.peer import rides
 from protocol.peer.actions import Action, Notify, Persist, Publish, Send
 from protocol.peer.core import LEDGER_TOPIC, Core
 from protocol.peer.errors import WrongSender
@@ -133,6 +134,7 @@ def entries_received(
     for proof in report.forks:
         out += _fork_found(core, verify_fork(proof))
     out += core.balance_actions(report.applied)
+    out += rides.countersigned_elsewhere(core, report.applied, now_ms)
     if report.applied:
         remote = state.remote.get(peer)
         if remote:
@@ -151,6 +153,7 @@ def entry_heard(core: Core, state: SyncState, entry: Signed[LogEntry], now_ms: i
     for proof in report.forks:
         out += _fork_found(core, verify_fork(proof))
     out += core.balance_actions(report.applied)
+    out += rides.countersigned_elsewhere(core, report.applied, now_ms)
     m = entry.message
     if report.pending:
         # Held: entries before it were missed (lost, or sent while this Peer was away).
@@ -200,11 +203,6 @@ def heads_round(core: Core, state: SyncState, now_ms: int) -> list[Action]:
     jitter = core.rng.randint(0, core.params.republish_jitter_ms)
     out.append(core.set_timer(HEADS_TIMER, now_ms + core.params.heads_ms + jitter))
     return out
-
-
-def own_entry(entry: Signed[LogEntry]) -> list[Action]:
-    """This Peer appended ``entry`` to its own log: gossip it to everyone."""
-    return [Publish(LEDGER_TOPIC, entry.raw)]
 
 
 # -- internals

@@ -334,6 +334,24 @@ class RideHandshake:
         self._pending = None
         return [self._send(message), *self._enter(nxt, now_ms)]
 
+    def countersigned_elsewhere(
+        self, entry: bytes, receipt: Receipt, *, now_ms: int
+    ) -> list[Action]:
+        """Driver: the rider's agreement half ``entry`` (of ``receipt``) reached the
+        ledger although its ``ride.receipt`` frame did not (lost, and the rider gone).
+
+        The Peer has checked that ``entry`` is the rider's own log entry and links to
+        this ride's proposal half; the ride is done as if the frame had come. Only
+        while the receipt is proposed: otherwise nothing changes.
+        """
+        if self.role is not Role.DRIVER or self._state is not RideState.RECEIPT_PROPOSED:
+            return []
+        expected = self.receipt
+        assert expected is not None
+        checks.their_receipt(receipt, expected)
+        self._agreement = entry
+        return [*self._enter(RideState.DONE, now_ms), self._notify(Notice.DONE)]
+
     # -- either party
 
     def cancel(self, reason: CancelReason, *, now_ms: int) -> list[Action]:
