@@ -274,15 +274,23 @@ class LocalProjection:
         ``cell_radius_m`` of the resolution, so coarse matching (SPEC §6)
         promises far fewer rides the exact points then break.
         """
-        cx, cy = self.point_xy(cell_center(cell))
-        boundary = np.array(h3i.cell_to_boundary(cell), dtype=np.float64)
-        x, y = self.to_metres(boundary[:, 1], boundary[:, 0])
-        radius = float(np.max(np.hypot(x - cx, y - cy)))
-        return cx, cy, radius + CELL_DISC_MARGIN_M
+        return _cell_disc(self.centre.lat_e6, self.centre.lon_e6, cell)
 
     def point_xy(self, point: GeoPoint) -> tuple[float, float]:
         x, y = self.to_metres(np.array([point.lon]), np.array([point.lat]))
         return float(x[0]), float(y[0])
+
+
+@lru_cache(maxsize=16_384)
+def _cell_disc(lat_e6: int, lon_e6: int, cell: H3Cell) -> tuple[float, float, float]:
+    # Every request names two cells and every peer of the area projects them;
+    # cells repeat (homes, stations), and the answer depends on nothing else.
+    projection = _projection(lat_e6, lon_e6)
+    cx, cy = projection.point_xy(cell_center(cell))
+    boundary = np.array(h3i.cell_to_boundary(cell), dtype=np.float64)
+    x, y = projection.to_metres(boundary[:, 1], boundary[:, 0])
+    radius = float(np.max(np.hypot(x - cx, y - cy)))
+    return cx, cy, radius + CELL_DISC_MARGIN_M
 
 
 @lru_cache(maxsize=64)

@@ -44,6 +44,11 @@ class SharedOpening:
         """
         if policy is not self.policy and policy != self.policy:
             return fn()
+        return self.remember(step, data, fn)
+
+    def remember(self, step: str, data: bytes, fn: Callable[[], T]) -> T:
+        """``run`` for work that no policy changes: ``step`` must name everything
+        besides ``data`` that ``fn``'s result depends on."""
         key = (step, data)
         found = self._memo.get(key)
         if found is None:

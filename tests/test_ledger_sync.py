@@ -14,7 +14,7 @@ from protocol.fields import MessageId, PublicKey
 from protocol.identity import Identity
 from protocol.ledger import sync
 from protocol.ledger.book import Ledger
-from protocol.ledger.chain import MemberLog
+from protocol.ledger.chain import MemberLog, open_entry
 from protocol.ledger.cosign import propose_receipt
 from protocol.ledger.credit import balances
 from protocol.ledger.errors import Unchained
@@ -119,6 +119,22 @@ def test_a_broken_chain_stops_at_the_break_and_says_why() -> None:
     assert str(report.rejected[1].error).startswith("LogEntry.seq=4: follows rejected entry 3")
     assert sync.heads(ledger) == {ALICE.public_key: (2, chain[1].message_id)}
     assert ledger.pending_count == 0
+
+
+@FAST
+@given(histories(), st.integers(0, 2**32))
+def test_entries_given_opened_apply_exactly_as_their_bytes_do(members: Members, seed: int) -> None:
+    """Gossip hands ``apply`` entries its validator opened; the outcome is the same."""
+    raws = members.raw_entries()
+    random.Random(seed).shuffle(raws)
+    opened = [open_entry(r) for r in raws]
+    mixed = [o if i % 2 else r for i, (r, o) in enumerate(zip(raws, opened, strict=True))]
+    ledgers = [Ledger(), Ledger(), Ledger()]
+    batches = (raws, opened, mixed)
+    reports = [sync.apply(ledger, b) for ledger, b in zip(ledgers, batches, strict=True)]
+    assert reports[0] == reports[1] == reports[2]
+    assert len({str(sync.heads(ledger)) for ledger in ledgers}) == 1
+    assert len({str(balances(ledger)) for ledger in ledgers}) == 1
 
 
 def test_undecodable_bytes_are_reported_without_an_author() -> None:

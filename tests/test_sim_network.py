@@ -9,7 +9,8 @@ from protocol.peer.notices import CandidatesFound, Notification
 from protocol.peer.params import MINUTE_MS, PeerParams
 from sim.engine import Engine
 from sim.network import Churn, Host, NetParams, Network, Partition
-from tests.strategies import NOW_MS
+from tests.strategies import ALICE, BOB, NOW_MS
+from tests.test_ledger_fixtures import Members
 from tests.test_peer_net import COST, DEPARTURE, DRIVE, RIDE_WINDOW, TEL_AVIV
 
 PICKUP = GeoPoint.from_degrees(32.0950, 34.7840)
@@ -96,11 +97,9 @@ def test_a_partition_cuts_gossip_and_streams_and_its_healing_reopens_connections
     heard = Heard()
     driver, rider = join(net, 1), join(net, 2, heard)
     driver.groups, rider.groups = frozenset({0}), frozenset()
-    # Connected before the partition: the rider's request reaches the driver; a
-    # stream opens when the rider's Peer sends its ledger heads... only once it
-    # has something to say, so open one by hand through a sync frame.
+    # Connected before the partition: the rider dialled the driver as it joined
+    # (its bootstrap peer), as a node dials its bootstrap peers.
     net.engine.run_until(NOW_MS + 1_000)
-    net._open(driver, rider)  # a connection, as any first frame would open it
     assert net.totals.connections == 1
     net.engine.run_until(start + 1)
     net.execute(driver, offer(net, driver))
@@ -137,3 +136,18 @@ def test_an_offline_host_misses_gossip_and_a_restart_rebuilds_its_peer_from_the_
     assert [r.request_id for r in rider.peer.own_requests()] == own
     net.engine.run_until(NOW_MS + 8 * MINUTE_MS)
     assert any(isinstance(n, CandidatesFound) for n in heard.notes)
+
+
+def test_a_joining_host_dials_a_few_online_hosts_and_catches_up_on_the_ledger() -> None:
+    net = network(NetParams(bootstrap=2))
+    first = [join(net, seed) for seed in range(1, 5)]
+    proposal, agreement = Members(ALICE, BOB).ride(ALICE, BOB)
+    for host in first:
+        host.peer.ledger.add(proposal)
+        host.peer.ledger.add(agreement)
+    net._go_offline(first[0])
+    newcomer = join(net, 9)
+    net.engine.run_until(NOW_MS + MINUTE_MS)
+    mine = [pair for pair in net._connected if newcomer.index in pair]
+    assert len(mine) == 2 and all(first[0].index not in pair for pair in mine)
+    assert len(newcomer.peer.ledger) == 2  # heads on connect, then the entries

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from protocol.envelope import Signed
+from protocol.envelope import Envelope, Signed
 from protocol.errors import RemoteError, describe
 from protocol.fields import MessageId, PublicKey
 from protocol.identity import member_id
@@ -96,23 +96,31 @@ class ApplyReport:
     refetch: tuple[Want, ...] = ()
 
 
-def apply(ledger: Ledger, raws: Iterable[bytes]) -> ApplyReport:
+def apply(ledger: Ledger, raws: Iterable[bytes | Signed[LogEntry]]) -> ApplyReport:
     """Verify and add received entries; stop each author's chain at its first bad entry.
 
     Entries are taken by author and ``seq``, not in the order received. When
     one is rejected, the received entries after it in its author's log are
     not applied either (each is reported as ``Unchained``): they can only
-    chain through the rejected one.
+    chain through the rejected one. An entry given already opened
+    (``open_entry``, as gossip's validator does) is not parsed or verified again.
     """
     rejected: list[Rejected] = []
-    parsed = []
-    for raw in raws:
+    # What to add: an entry opened already, or raw bytes and their parsed envelope.
+    parsed: list[
+        tuple[PublicKey, int, MessageId, LogEntry, Signed[LogEntry] | Envelope, bytes]
+    ] = []
+    for item in raws:
+        if not isinstance(item, bytes):
+            m = item.message
+            parsed.append((item.author, m.seq, item.message_id, m, item, item.raw))
+            continue
         try:
-            env, entry = parse_entry(raw)
+            env, entry = parse_entry(item)
         except RemoteError as exc:
             rejected.append(Rejected(None, None, None, exc))
             continue
-        parsed.append((env.author, entry.seq, raw, env, entry))
+        parsed.append((env.author, entry.seq, env.message_id, entry, env, item))
     parsed.sort(key=lambda p: (p[0], p[1]))
 
     applied: list[Signed[LogEntry]] = []
@@ -120,7 +128,7 @@ def apply(ledger: Ledger, raws: Iterable[bytes]) -> ApplyReport:
     pending = duplicates = 0
     broken: dict[PublicKey, int] = {}
     back: dict[PublicKey, int] = {}
-    for author, seq, raw, env, entry in parsed:
+    for author, seq, entry_id, entry, opened, raw in parsed:
         if author in broken and seq > broken[author]:
             error = Unchained(
                 describe(
@@ -129,12 +137,13 @@ def apply(ledger: Ledger, raws: Iterable[bytes]) -> ApplyReport:
                     f"follows rejected entry {broken[author]} of {member_id(author)}",
                 )
             )
-            rejected.append(Rejected(author, seq, env.message_id, error))
+            rejected.append(Rejected(author, seq, entry_id, error))
             continue
         try:
-            result = ledger.add(verify_parsed(raw, env, entry))
+            signed = opened if isinstance(opened, Signed) else verify_parsed(raw, opened, entry)
+            result = ledger.add(signed)
         except RemoteError as exc:
-            rejected.append(Rejected(author, seq, env.message_id, exc))
+            rejected.append(Rejected(author, seq, entry_id, exc))
             broken.setdefault(author, seq)
             if isinstance(exc, WrongPrev):
                 _look_back(ledger, back, author, seq)

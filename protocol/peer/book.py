@@ -8,7 +8,7 @@ is ``Stale``. Memory is bounded: when full, the entry that expires first goes.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -18,8 +18,10 @@ from protocol.fields import PublicKey
 from protocol.geo import LocalProjection
 from protocol.matching import OpenOffer, OpenRequest
 from protocol.messages import RideOffer, RideRequest
+from protocol.shared import SharedOpening
 
 M = TypeVar("M", RideOffer, RideRequest)
+T = TypeVar("T")
 Key = tuple[PublicKey, bytes]
 
 
@@ -49,21 +51,49 @@ class Booked(Generic[M]):
     def expires_ms(self) -> int:
         return self.signed.message.expires_ms
 
-    def open_offer(self, projection: LocalProjection) -> OpenOffer:
+    def open_offer(
+        self, projection: LocalProjection, shared: SharedOpening | None = None
+    ) -> OpenOffer:
+        """The offer in ``projection``'s metres, ready to match (made once; with
+        ``shared``, once for every Peer of the process that uses that projection)."""
         if self._open is None:
             m = self.signed.message
             assert isinstance(m, RideOffer)
-            self._open = OpenOffer.from_message(m, self.author, projection)
+            author = self.author
+            self._open = self._shared_open(
+                shared, "offer", projection, lambda: OpenOffer.from_message(m, author, projection)
+            )
         assert isinstance(self._open, OpenOffer)
         return self._open
 
-    def open_request(self, projection: LocalProjection) -> OpenRequest:
+    def open_request(
+        self, projection: LocalProjection, shared: SharedOpening | None = None
+    ) -> OpenRequest:
+        """The request's coarse places in ``projection``'s metres, as ``open_offer``."""
         if self._open is None:
             m = self.signed.message
             assert isinstance(m, RideRequest)
-            self._open = OpenRequest.from_message(m, self.author, projection)
+            author = self.author
+            self._open = self._shared_open(
+                shared,
+                "request",
+                projection,
+                lambda: OpenRequest.from_message(m, author, projection),
+            )
         assert isinstance(self._open, OpenRequest)
         return self._open
+
+    def _shared_open(
+        self,
+        shared: SharedOpening | None,
+        kind: str,
+        projection: LocalProjection,
+        make: Callable[[], T],
+    ) -> T:
+        if shared is None:
+            return make()
+        c = projection.centre
+        return shared.remember(f"open {kind} {c.lat_e6},{c.lon_e6}", self.signed.raw, make)
 
 
 def _id_of(message: RideOffer | RideRequest) -> bytes:

@@ -69,7 +69,7 @@ class Core:
         self.book = Book(params.max_book_offers, params.max_book_requests)
         self.offers: dict[bytes, OwnOffer] = {}
         self.requests: dict[bytes, OwnRequest] = {}
-        self.matcher = Matcher(self.me, self.projection, params.matching)
+        self.matcher = Matcher(self.me, self.projection, params.matching, shared)
         self.rides: dict[bytes, Ride] = {}
         self.replay = ReplayWindow(
             capacity=params.replay_capacity, skew_ms=params.validation.max_skew_ms

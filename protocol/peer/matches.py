@@ -30,6 +30,7 @@ from protocol.peer.notices import Match
 from protocol.peer.own import OwnOffer, OwnRequest
 from protocol.ride.messages import DeclineReason
 from protocol.ride.terms import RideTerms
+from protocol.shared import SharedOpening
 
 #: How a misfit of the exact check becomes the driver's reason to decline.
 DECLINE_FOR: dict[Misfit, DeclineReason] = {
@@ -53,10 +54,18 @@ class ExactMisfit:
 class Matcher:
     """Candidates of the user's own requests and offers, kept up to date as gossip arrives."""
 
-    def __init__(self, me: PublicKey, projection: LocalProjection, params: MatchParams) -> None:
+    def __init__(
+        self,
+        me: PublicKey,
+        projection: LocalProjection,
+        params: MatchParams,
+        shared: SharedOpening | None = None,
+    ) -> None:
         self.me = me
         self.projection = projection
         self.params = params
+        #: Where others' offers and requests, put in this projection, are shared (a sim).
+        self.shared = shared
         #: Own request id -> (driver, offer id) -> match.
         self.rider: dict[bytes, dict[Key, Match]] = {}
         #: Own offer id -> (rider, request id) -> match.
@@ -200,7 +209,7 @@ class Matcher:
     def _rider_match(self, request: OpenRequest, b: Booked[RideOffer]) -> Match | None:
         if b.author == self.me:
             return None
-        outcome = evaluate(b.open_offer(self.projection), request, self.params)
+        outcome = evaluate(b.open_offer(self.projection, self.shared), request, self.params)
         if isinstance(outcome, Rejected):
             return None
         return Match(outcome, b.author, self.me, exact=True)
@@ -208,7 +217,7 @@ class Matcher:
     def _driver_match(self, offer: OpenOffer, b: Booked[RideRequest]) -> Match | None:
         if b.author == self.me:
             return None
-        outcome = evaluate(offer, b.open_request(self.projection), self.params)
+        outcome = evaluate(offer, b.open_request(self.projection, self.shared), self.params)
         if isinstance(outcome, Rejected):
             return None
         return Match(outcome, self.me, b.author, exact=False)

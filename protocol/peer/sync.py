@@ -147,7 +147,7 @@ def entries_received(
 
 def entry_heard(core: Core, state: SyncState, entry: Signed[LogEntry], now_ms: int) -> list[Action]:
     """An author's new log entry on gossip: apply it; ask the author for any gap before it."""
-    report = sync.apply(core.ledger, [entry.raw])
+    report = sync.apply(core.ledger, [entry])
     out: list[Action] = [*core.persist_entries(report.applied)]
     out += [core.reject("sync", r.error) for r in report.rejected]
     for proof in report.forks:
