@@ -128,9 +128,11 @@ def test_entries_given_opened_apply_exactly_as_their_bytes_do(members: Members, 
     raws = members.raw_entries()
     random.Random(seed).shuffle(raws)
     opened = [open_entry(r) for r in raws]
-    mixed = [o if i % 2 else r for i, (r, o) in enumerate(zip(raws, opened, strict=True))]
+    mixed: list[bytes | Signed[LogEntry]] = [
+        o if i % 2 else r for i, (r, o) in enumerate(zip(raws, opened, strict=True))
+    ]
     ledgers = [Ledger(), Ledger(), Ledger()]
-    batches = (raws, opened, mixed)
+    batches: tuple[list[bytes | Signed[LogEntry]], ...] = (list(raws), list(opened), mixed)
     reports = [sync.apply(ledger, b) for ledger, b in zip(ledgers, batches, strict=True)]
     assert reports[0] == reports[1] == reports[2]
     assert len({str(sync.heads(ledger)) for ledger in ledgers}) == 1
