@@ -206,6 +206,8 @@ class NodeSwarm:
             ('format = "console"', 'format = "json"'),
             ('level = "info"', f'level = "{self.log_level}"'),
             ("republish_s = 300", f"republish_s = {self.republish_s}"),
+            # Bench members are not the person at the desktop.
+            ('command = "auto"', 'command = "off"'),
         ):
             if old not in text:
                 raise SwarmError(f"{path}: no `{old}` line to change")
