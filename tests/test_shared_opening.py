@@ -8,15 +8,18 @@ import pytest
 
 from protocol.errors import BadGeometry
 from protocol.identity import Identity
+from protocol.ledger.wire import SyncEntries
 from protocol.peer.gossip import Accepted, Rejected
 from protocol.peer.params import HOUR_MS, PeerParams
 from protocol.peer.peer import Peer
 from protocol.shared import SharedOpening
 from protocol.signing import seal
 from protocol.validation import ValidationPolicy
-from tests.strategies import ALICE, NOW_MS, offer
+from tests.strategies import ALICE, BOB, NOW_MS, offer
+from tests.test_ledger_fixtures import Members
 from tests.test_peer_gossip import CASES, TOPIC
 from tests.test_peer_net import TEL_AVIV
+from tests.test_peer_sync import RELAY
 
 
 def peers(shared: SharedOpening | None, n: int = 3) -> list[Peer]:
@@ -95,3 +98,15 @@ def test_a_kept_error_is_raised_anew_each_time_and_the_memo_is_bounded() -> None
     shared.run("x", None, b"a", lambda: None)  # evicted: computed again, now fine
     assert calls == [b"a"]
     assert len(shared._memo) == 2
+
+
+def test_sync_frames_through_shared_opening_apply_and_refuse_as_alone() -> None:
+    proposal, agreement = Members(ALICE, BOB).ride(ALICE, BOB)
+    forged = agreement.raw[:-1] + bytes([agreement.raw[-1] ^ 1])
+    frame = seal(RELAY, SyncEntries((proposal.raw, forged, b"junk"))).raw
+    alone = peers(None, 1)
+    shared = peers(SharedOpening(PeerParams().validation), 2)
+    for peer in alone + shared:
+        peer.stream_received(RELAY.public_key, "sync", frame, NOW_MS)
+        assert len(peer.ledger) == 1
+        assert peer.rejected() == {("sync", "bad_signature"): 1, ("sync", "decode"): 1}

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 from protocol.envelope import Signed
 from protocol.errors import RemoteError, describe
 from protocol.fields import MessageId, PublicKey
 from protocol.ledger import sync
+from protocol.ledger.chain import open_entry
 from protocol.ledger.forks import Fork, verify_fork
 from protocol.ledger.wire import ForkProof, LogEntry, SyncEntries, SyncHeads, SyncWant
 from protocol.messages import Message
@@ -128,7 +130,7 @@ def heads_received(
 def entries_received(
     core: Core, state: SyncState, peer: PublicKey, m: SyncEntries, now_ms: int
 ) -> list[Action]:
-    report = sync.apply(core.ledger, m.entries)
+    report = sync.apply(core.ledger, _opened(core, m.entries))
     out: list[Action] = [*core.persist_entries(report.applied)]
     out += [core.reject("sync", r.error) for r in report.rejected]
     for proof in report.forks:
@@ -226,6 +228,22 @@ def _ask(
         for author in stale:
             del state.asked[author]
     return _send(core, peer, sync.want_messages(wanted))
+
+
+def _opened(core: Core, raws: Sequence[bytes]) -> Sequence[bytes | Signed[LogEntry]]:
+    """Entries opened through the Peers' shared work when there is some (a simulator's:
+    every member syncs the same entries); one that fails stays raw for ``apply`` to
+    refuse and report."""
+    shared = core.shared
+    if shared is None:
+        return raws
+    out: list[bytes | Signed[LogEntry]] = []
+    for raw in raws:
+        try:
+            out.append(shared.remember("entry", raw, partial(open_entry, raw)))
+        except RemoteError:
+            out.append(raw)
+    return out
 
 
 def _send(core: Core, peer: PublicKey, messages: Sequence[Message]) -> list[Action]:
