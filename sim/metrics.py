@@ -24,7 +24,7 @@ from protocol.fields import GeoPoint, PublicKey
 from protocol.ledger.credit import CreditLine, Verdict
 from protocol.peer.peer import Peer
 from sim.agents.policy import DriverLog, RiderLog
-from sim.network import Host
+from sim.hosts import Host
 
 if TYPE_CHECKING:
     from sim.model import Model

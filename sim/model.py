@@ -31,8 +31,9 @@ from sim.agents.base import World
 from sim.agents.policy import Driver, DriverLog, Member, Rider, RiderLog
 from sim.city import City, CitySpec, load_city
 from sim.engine import Engine, derive_rng
-from sim.network import Network, shared_signature_checks
+from sim.network import Network
 from sim.scenario import Scenario
+from sim.sharing import shared_signature_checks
 
 
 class TripLike(Protocol):

@@ -26,12 +26,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import nacl.bindings
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from protocol.fields import GeoPoint, PublicKey
 from protocol.identity import Identity
@@ -40,7 +36,6 @@ from protocol.peer.actions import (
     CancelTimer,
     Notify,
     Persist,
-    PersistKind,
     Publish,
     Send,
     SetTimer,
@@ -49,104 +44,14 @@ from protocol.peer.actions import (
     Unsubscribe,
 )
 from protocol.peer.gossip import Accepted
-from protocol.peer.notices import Notification
 from protocol.peer.params import PeerParams
 from protocol.peer.peer import Peer
 from protocol.shared import SharedOpening
 from sim.engine import Engine, derive_rng
+from sim.hosts import Host, Listener, NetParams, Totals
 
 #: The normal quantile of 0.99: a lognormal's p99 is ``median * exp(Z99 * sigma)``.
 Z99 = 2.3263478740408408
-
-
-class Listener(Protocol):
-    """Who hears a host's notifications: its agent (rider, driver, adversary)."""
-
-    def notice(self, host: Host, event: Notification) -> None:
-        """Called while the host's actions run: schedule reactions, never call the Peer."""
-
-
-@dataclass(frozen=True, slots=True)
-class Partition:
-    """``share`` of the hosts (drawn per host) cut off from the rest in [start, end)."""
-
-    start_ms: int
-    end_ms: int
-    share: float
-
-
-@dataclass(frozen=True, slots=True)
-class Churn:
-    """``share`` of honest members go offline now and then (the model draws who);
-    ``restart`` of their returns rebuild the Peer from its store."""
-
-    share: float = 0.0
-    mean_online_ms: int = 20 * 60_000
-    mean_offline_ms: int = 3 * 60_000
-    restart: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class NetParams:
-    """Latency (lognormal: median and p99), loss per delivery, churn and partitions."""
-
-    latency_median_ms: float = 60.0
-    latency_p99_ms: float = 400.0
-    loss: float = 0.0
-    churn: Churn = Churn()
-    partitions: tuple[Partition, ...] = ()
-    #: Online hosts a joining host dials, as a node dials its bootstrap peers.
-    bootstrap: int = 3
-
-
-@dataclass(slots=True, eq=False)
-class Host:
-    """One device on the network: a Peer and everything its shell keeps."""
-
-    index: int
-    name: str
-    identity: Identity
-    home: GeoPoint
-    params: PeerParams
-    seed: int
-    peer: Peer
-    listener: Listener | None = None
-    store: dict[tuple[PersistKind, bytes], bytes] = field(default_factory=dict)
-    topics: set[str] = field(default_factory=set)
-    timers: dict[TimerKey, int] = field(default_factory=dict)
-    online: bool = True
-    #: Bumped on every restart, so timers of an earlier Peer never fire on the new one.
-    epoch: int = 0
-    joined_ms: int = 0
-    left_ms: int | None = None
-    online_ms: int = 0
-    _online_since: int = 0
-    #: Partition groups this host is in, by partition index.
-    groups: frozenset[int] = frozenset()
-    sent_msgs: int = 0
-    sent_bytes: int = 0
-    recv_msgs: int = 0
-    recv_bytes: int = 0
-    restarts: int = 0
-
-    @property
-    def key(self) -> PublicKey:
-        return self.identity.public_key
-
-
-@dataclass(slots=True)
-class Totals:
-    """Network-wide counts, for metrics and the engine measurement."""
-
-    published: int = 0
-    gossip_deliveries: int = 0
-    frames: int = 0
-    lost: int = 0
-    cut: int = 0
-    to_offline: int = 0
-    unknown_key: int = 0
-    connections: int = 0
-    reconnections: int = 0
 
 
 class Network:
@@ -519,33 +424,3 @@ class Network:
 
 def _pair(a: Host, b: Host) -> tuple[int, int]:
     return (a.index, b.index) if a.index < b.index else (b.index, a.index)
-
-
-@contextmanager
-def shared_signature_checks() -> Iterator[dict[bytes, bytes]]:
-    """Check each distinct valid signature once for the whole simulated network.
-
-    Every receiver of a gossiped message verifies the same Ed25519 signature
-    over the same bytes: a pure function, with the same answer on every host.
-    Within this block ``nacl.bindings.crypto_sign_open`` (which
-    ``protocol.identity.verify`` calls) remembers the inputs that verified; a
-    forged or damaged signature is never remembered, so it is checked — and
-    refused — every time. Only the CPU spent changes, not any host's input,
-    output or state (tests/test_sim_run.py compares runs with and without).
-    """
-    real = nacl.bindings.crypto_sign_open
-    good: dict[bytes, bytes] = {}
-
-    def crypto_sign_open(signed: bytes, pk: bytes) -> bytes:
-        key = pk + signed
-        hit = good.get(key)
-        if hit is None:
-            hit = real(signed, pk)
-            good[key] = hit
-        return hit
-
-    nacl.bindings.crypto_sign_open = crypto_sign_open
-    try:
-        yield good
-    finally:
-        nacl.bindings.crypto_sign_open = real

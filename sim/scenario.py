@@ -20,7 +20,7 @@ from protocol.errors import ConfigError, describe
 from protocol.peer.params import PeerParams, RidePolicy
 from sim.agents.adversaries import SPAM_KINDS, CollusionPolicy, SpamPolicy
 from sim.agents.policy import DriverPolicy, RiderPolicy
-from sim.network import Churn, NetParams, Partition
+from sim.hosts import Churn, NetParams, Partition
 
 MINUTE_MS = 60_000
 

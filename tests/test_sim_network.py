@@ -8,7 +8,8 @@ from protocol.peer.actions import Action
 from protocol.peer.notices import CandidatesFound, Notification
 from protocol.peer.params import MINUTE_MS, PeerParams
 from sim.engine import Engine
-from sim.network import Churn, Host, NetParams, Network, Partition
+from sim.hosts import Churn, Host, NetParams, Partition
+from sim.network import Network
 from tests.strategies import ALICE, BOB, NOW_MS
 from tests.test_ledger_fixtures import Members
 from tests.test_peer_net import COST, DEPARTURE, DRIVE, RIDE_WINDOW, TEL_AVIV

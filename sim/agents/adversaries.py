@@ -31,7 +31,7 @@ from protocol.ride.states import Role
 from sim.agents.base import World
 from sim.agents.policy import Member
 from sim.engine import derive_rng
-from sim.network import Host
+from sim.hosts import Host
 
 SPAM_KINDS = ("flood", "garbage", "forged", "replay")
 

@@ -13,7 +13,8 @@ from protocol.peer.actions import Action
 from protocol.peer.notices import ForkFound, InputRejected, Notification
 from protocol.peer.peer import Peer
 from sim.engine import Engine
-from sim.network import Host, Network
+from sim.hosts import Host
+from sim.network import Network
 
 T = TypeVar("T")
 

@@ -28,7 +28,7 @@ from protocol.ride.actions import Notice
 from protocol.ride.messages import CancelReason
 from protocol.ride.states import RideState, Role
 from sim.agents.base import Agent, RouteLike, World
-from sim.network import Host
+from sim.hosts import Host
 
 #: Rides in these states are over.
 ENDED = frozenset({RideState.DONE, RideState.CANCELLED, RideState.UNSIGNED})
