@@ -9,8 +9,6 @@ anything still running after a failure and checks again.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,16 +25,6 @@ DROPOFF = [32.0745, 34.7815]
 #: The ride between pickup and drop-off: 40 m in 1.5 s is 96 km/h.
 DRIVEN_M = 40
 DRIVE_S = 1.5
-
-
-@pytest.fixture
-def swarm(tmp_path: Path) -> Iterator[Swarm]:
-    s = Swarm(tmp_path)
-    try:
-        yield s
-    finally:
-        left = s.close()
-    assert left == [], f"processes left behind: {left}"
 
 
 def offer_body() -> dict[str, Any]:

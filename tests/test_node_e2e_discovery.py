@@ -13,9 +13,7 @@ import time
 import pytest
 
 from tests.node_swarm import Swarm
-from tests.test_node_e2e import connected, in_state, match, swarm, to_confirmed
-
-__all__ = ["swarm"]  # the fixture, used by name
+from tests.test_node_e2e import connected, in_state, match, to_confirmed
 
 
 def metric(text: str, name: str) -> float:

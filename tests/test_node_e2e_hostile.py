@@ -15,8 +15,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import trio
@@ -32,16 +30,6 @@ from tests.test_peer_net import TEL_AVIV
 
 #: Reasons the daemon must count on the gossip channel, one message (at least) each.
 EXPECTED = ("decode", "oversized", "bad_signature", "expired", "replayed")
-
-
-@pytest.fixture
-def swarm(tmp_path: Path) -> Iterator[Swarm]:
-    s = Swarm(tmp_path)
-    try:
-        yield s
-    finally:
-        left = s.close()
-    assert left == [], f"processes left behind: {left}"
 
 
 def hostile_messages() -> list[tuple[str, bytes]]:

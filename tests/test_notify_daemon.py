@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +30,6 @@ WRITE_ARGV = (
     "with open(sys.argv[1], 'w') as f:\n"
     "    f.write(json.dumps(sys.argv[2:]) + '\\n')\n"
 )
-
-
-@pytest.fixture
-def swarm(tmp_path: Path) -> Iterator[Swarm]:
-    s = Swarm(tmp_path)
-    try:
-        yield s
-    finally:
-        left = s.close()
-    assert left == [], f"processes left behind: {left}"
 
 
 class FifoLines:

@@ -130,13 +130,7 @@ def heads_received(
 def entries_received(
     core: Core, state: SyncState, peer: PublicKey, m: SyncEntries, now_ms: int
 ) -> list[Action]:
-    report = sync.apply(core.ledger, _opened(core, m.entries))
-    out: list[Action] = [*core.persist_entries(report.applied)]
-    out += [core.reject("sync", r.error) for r in report.rejected]
-    for proof in report.forks:
-        out += _fork_found(core, verify_fork(proof))
-    out += core.balance_actions(report.applied)
-    out += rides.countersigned_elsewhere(core, report.applied, now_ms)
+    report, out = _apply(core, _opened(core, m.entries), now_ms)
     if report.applied:
         remote = state.remote.get(peer)
         if remote:
@@ -149,13 +143,7 @@ def entries_received(
 
 def entry_heard(core: Core, state: SyncState, entry: Signed[LogEntry], now_ms: int) -> list[Action]:
     """An author's new log entry on gossip: apply it; ask the author for any gap before it."""
-    report = sync.apply(core.ledger, [entry])
-    out: list[Action] = [*core.persist_entries(report.applied)]
-    out += [core.reject("sync", r.error) for r in report.rejected]
-    for proof in report.forks:
-        out += _fork_found(core, verify_fork(proof))
-    out += core.balance_actions(report.applied)
-    out += rides.countersigned_elsewhere(core, report.applied, now_ms)
+    report, out = _apply(core, [entry], now_ms)
     m = entry.message
     if report.pending:
         # Held: entries before it were missed (lost, or sent while this Peer was away).
@@ -228,6 +216,21 @@ def _ask(
         for author in stale:
             del state.asked[author]
     return _send(core, peer, sync.want_messages(wanted))
+
+
+def _apply(
+    core: Core, entries: Sequence[bytes | Signed[LogEntry]], now_ms: int
+) -> tuple[sync.ApplyReport, list[Action]]:
+    """Add ``entries`` to the ledger; store what chained, count what did not, tell of
+    forks, of a moved balance and of rides the entries finished."""
+    report = sync.apply(core.ledger, entries)
+    out: list[Action] = [*core.persist_entries(report.applied)]
+    out += [core.reject("sync", r.error) for r in report.rejected]
+    for proof in report.forks:
+        out += _fork_found(core, verify_fork(proof))
+    out += core.balance_actions(report.applied)
+    out += rides.countersigned_elsewhere(core, report.applied, now_ms)
+    return report, out
 
 
 def _opened(core: Core, raws: Sequence[bytes]) -> Sequence[bytes | Signed[LogEntry]]:

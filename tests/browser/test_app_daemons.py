@@ -4,7 +4,6 @@ the ride finishes, and the receipt shows in both wallets with the same credit.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,16 +30,6 @@ TRIP = Trip(
 #: The ride is over within a fraction of a second of the pickup here: 3 m keep its implied
 #: speed under the credit rule's limit (150 km/h), as in tests/test_node_e2e.py.
 DRIVEN_M = 3
-
-
-@pytest.fixture
-def swarm(tmp_path: Path) -> Iterator[Swarm]:
-    s = Swarm(tmp_path)
-    try:
-        yield s
-    finally:
-        left = s.close()
-    assert left == [], f"processes left behind: {left}"
 
 
 def rated(member: Member) -> dict[str, Any] | None:
