@@ -40,7 +40,7 @@ from protocol.peer.ride import Ride
 from protocol.shared import SharedOpening
 from protocol.validation import ReplayWindow
 
-#: Gossip topic of ledger heads and fork proofs (SPEC §4.3, §11.11).
+#: Gossip topic of new log entries and fork proofs (and heads) (SPEC §4.3, §11.11).
 LEDGER_TOPIC = "lazooz/1/ledger"
 
 InputChannel = Literal["gossip", "ride", "sync"]
