@@ -245,3 +245,24 @@ def test_a_later_receipt_reusing_ones_ride_id_moves_ones_balance_and_is_told() -
     ]
     assert [c.balance_milli for c in changed] == [0]
     assert me.balances()[ALICE.public_key] == 0
+
+
+def test_an_agreement_heard_without_its_proposal_makes_the_bystander_ask_the_proposer() -> None:
+    """The driver's half was lost on gossip, the rider's arrived: the receipt would not
+    count until a heads round; the bystander asks the driver for it at once."""
+    proposal, agreement = Members(ALICE, BOB).ride(ALICE, BOB)
+    bystander = started(30)
+    actions = heard(bystander, agreement.raw)
+    assert len(bystander.ledger) == 1 and bystander.balances().get(ALICE.public_key, 0) == 0
+    (ask,) = [a for a in actions if isinstance(a, Send)]
+    assert ask.to == ALICE.public_key
+    want = open_sync_message(ask.data).message
+    assert isinstance(want, SyncWant)
+    assert [(w.author, w.from_seq) for w in want.wants] == [(ALICE.public_key, 1)]
+    assert bystander.sync_behind() == {ALICE.public_key: 1}
+    fed(bystander, [proposal.raw])
+    assert bystander.balances()[ALICE.public_key] > 0 and bystander.sync_behind() == {}
+    # Heard in the usual order, nobody is asked for anything.
+    other = started(31)
+    asked = heard(other, proposal.raw) + heard(other, agreement.raw)
+    assert not [a for a in asked if isinstance(a, Send)]

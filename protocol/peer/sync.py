@@ -22,7 +22,14 @@ from protocol.fields import MessageId, PublicKey
 from protocol.ledger import sync
 from protocol.ledger.chain import open_entry
 from protocol.ledger.forks import Fork, verify_fork
-from protocol.ledger.wire import ForkProof, LogEntry, SyncEntries, SyncHeads, SyncWant
+from protocol.ledger.wire import (
+    ForkProof,
+    LogEntry,
+    ReceiptHalf,
+    SyncEntries,
+    SyncHeads,
+    SyncWant,
+)
 from protocol.messages import Message
 from protocol.peer import rides
 from protocol.peer.actions import Action, Notify, Persist, Publish, Send
@@ -142,24 +149,33 @@ def entries_received(
 
 
 def entry_heard(core: Core, state: SyncState, entry: Signed[LogEntry], now_ms: int) -> list[Action]:
-    """An author's new log entry on gossip: apply it; ask the author for any gap before it."""
+    """An author's new log entry on gossip: apply it; ask the author for any gap before it,
+    and the proposer for the receipt half an agreement names if that was missed too."""
     report, out = _apply(core, [entry], now_ms)
     m = entry.message
     if report.pending:
         # Held: entries before it were missed (lost, or sent while this Peer was away).
-        # Remembered as the author's head, so ``behind`` counts the gap until it fills.
-        known = state.remote.get(entry.author, {})
-        state.remember(entry.author, {**known, entry.author: (m.seq, entry.message_id)})
-        out += _ask(
-            core,
-            state,
-            entry.author,
-            {entry.author: (m.seq, entry.message_id)},
-            now_ms,
-            again=False,
-        )
+        out += _ask_for(core, state, entry.author, m.seq, entry.message_id, now_ms)
+    half = m.payload
+    if report.applied and isinstance(half, ReceiptHalf) and not half.is_proposal:
+        # Both halves were gossiped; a lost proposal would otherwise wait for a round.
+        r = half.receipt
+        proposer = r.driver if entry.author == r.rider else r.rider
+        if core.ledger.heads.get(proposer, (0, b""))[0] < half.link_seq:
+            link = MessageId(half.link_hash)
+            out += _ask_for(core, state, proposer, half.link_seq, link, now_ms)
     out += _send(core, entry.author, sync.want_messages(report.refetch))
     return out
+
+
+def _ask_for(
+    core: Core, state: SyncState, author: PublicKey, seq: int, entry_id: MessageId, now_ms: int
+) -> list[Action]:
+    """Ask ``author`` for its log up to ``seq`` (known to exist, with id ``entry_id``),
+    remembered as its head so ``behind`` counts the gap until it fills."""
+    known = state.remote.get(author, {})
+    state.remember(author, {**known, author: (seq, entry_id)})
+    return _ask(core, state, author, {author: (seq, entry_id)}, now_ms, again=False)
 
 
 def fork_received(core: Core, proof: ForkProof | Fork) -> list[Action]:
