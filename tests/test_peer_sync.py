@@ -15,7 +15,7 @@ from protocol.peer.gossip import Rejected
 from protocol.peer.notices import BalanceChanged, ForkFound
 from protocol.peer.params import PeerParams
 from protocol.peer.peer import Peer
-from protocol.peer.sync import HEADS_TIMER
+from protocol.peer.sync import ASK_AGAIN_MS, HEADS_TIMER
 from protocol.signing import seal
 from tests.strategies import ALICE, BOB, NOW_MS
 from tests.test_ledger_fixtures import CAROL, DAVE, Members, entry, receipt
@@ -198,7 +198,7 @@ def test_a_forged_or_rule_breaking_entry_on_gossip_is_refused_and_not_forwarded(
     assert len(bystander.ledger) == 0
 
 
-def test_a_heads_round_goes_over_streams_to_a_few_recent_contacts_not_on_gossip() -> None:
+def test_a_heads_round_goes_over_streams_to_a_few_contacts_not_on_gossip() -> None:
     params = PeerParams(heads_fanout=2)
     peer = started(30, params)
     contacts = [Identity.from_seed(bytes([40 + i]) * 32).public_key for i in range(5)]
@@ -212,10 +212,25 @@ def test_a_heads_round_goes_over_streams_to_a_few_recent_contacts_not_on_gossip(
     assert len({a.to for a in sends}) == 2 and {a.to for a in sends} <= set(contacts)
     assert all(isinstance(open_sync_message(a.data).message, SyncHeads) for a in sends)
     assert not [a for a in actions if isinstance(a, Publish)]
-    # Contacts not heard from for two periods are not picked.
-    later = due + 3 * params.heads_ms + params.republish_jitter_ms
-    actions = peer.timer_fired(HEADS_TIMER, later)
-    assert not [a for a in actions if isinstance(a, Send)]
+
+
+def test_a_round_works_both_ways_and_two_peers_never_echo_heads() -> None:
+    """A sends its heads to B; B holds a receipt A lacks, so B answers with its own
+    heads; A asks for the entries and does not answer B's heads again."""
+    a, b = started(30), started(31)
+    fed(b, history(1).raw_entries())
+    a.peer_connected(b.public_key, NOW_MS)  # B is A's contact (the connect sent heads)
+    due = NOW_MS + PeerParams().heads_ms + PeerParams().republish_jitter_ms
+    (to_b,) = [s for s in a.timer_fired(HEADS_TIMER, due) if isinstance(s, Send)]
+    answer = b.stream_received(a.public_key, "sync", to_b.data, due)
+    replies = [s for s in answer if isinstance(s, Send)]
+    assert [type(open_sync_message(s.data).message) for s in replies] == [SyncHeads]
+    back = a.stream_received(b.public_key, "sync", replies[0].data, due + 1)
+    kinds = [type(open_sync_message(s.data).message) for s in back if isinstance(s, Send)]
+    assert kinds == [SyncWant]  # asks for what it lacks, sends no heads back
+    # B heard from A again within ASK_AGAIN_MS: it does not answer twice.
+    again = b.stream_received(a.public_key, "sync", to_b.data, due + ASK_AGAIN_MS - 1)
+    assert not [s for s in again if isinstance(s, Send)]
 
 
 def test_a_later_receipt_reusing_ones_ride_id_moves_ones_balance_and_is_told() -> None:

@@ -147,7 +147,7 @@ def received(
         return []  # an echo of our own message
     m = opened.message
     if isinstance(m, SyncHeads):
-        return peer_sync.heads_received(core, sync_state, opened.author, m, now_ms)
+        return peer_sync.heads_received(core, sync_state, opened.author, m, now_ms, reply=False)
     if isinstance(m, LogEntry):
         entry = Signed(m, opened.author, opened.message_id, opened.raw)
         return peer_sync.entry_heard(core, sync_state, entry, now_ms)

@@ -62,6 +62,14 @@ class SyncState:
         self.asked: dict[PublicKey, tuple[int, int]] = {}
         #: Peers this one had a stream with, least recent first -> when last.
         self.contacts: OrderedDict[PublicKey, int] = OrderedDict()
+        #: When this Peer last sent its heads to each peer, least recent first.
+        self.heads_sent: OrderedDict[PublicKey, int] = OrderedDict()
+
+    def sent_heads(self, peer: PublicKey, now_ms: int) -> None:
+        self.heads_sent.pop(peer, None)
+        self.heads_sent[peer] = now_ms
+        while len(self.heads_sent) > MAX_CONTACTS:
+            self.heads_sent.popitem(last=False)
 
     def seen(self, peer: PublicKey, now_ms: int) -> None:
         """A stream with ``peer`` opened or carried a frame."""
@@ -99,6 +107,7 @@ def behind(local: HeadsView, state: SyncState) -> dict[PublicKey, int]:
 def connected(core: Core, state: SyncState, peer: PublicKey, now_ms: int) -> list[Action]:
     """A stream to ``peer`` opened: send it every head this Peer holds."""
     state.seen(peer, now_ms)
+    state.sent_heads(peer, now_ms)
     return _send(core, peer, sync.heads_messages(sync.heads(core.ledger)))
 
 
@@ -114,7 +123,7 @@ def stream_received(
         return [core.reject("sync", exc)]
     m = signed.message
     if isinstance(m, SyncHeads):
-        return heads_received(core, state, peer, m, now_ms)
+        return heads_received(core, state, peer, m, now_ms, reply=True)
     if isinstance(m, SyncWant):
         raws = sync.entries_for(core.ledger, m.wants, core.params.max_sync_entries)
         return _send(core, peer, sync.entry_batches(raws))
@@ -125,13 +134,31 @@ def stream_received(
 
 
 def heads_received(
-    core: Core, state: SyncState, peer: PublicKey, m: SyncHeads, now_ms: int
+    core: Core, state: SyncState, peer: PublicKey, m: SyncHeads, now_ms: int, *, reply: bool
 ) -> list[Action]:
-    """Heads from ``peer`` (stream or gossip): ask it for whatever this Peer lacks."""
+    """Heads from ``peer`` (stream or gossip): ask it for whatever this Peer lacks.
+
+    With ``reply`` (they came over the stream), answer with this Peer's own heads
+    when it holds entries ``peer`` lacks, unless it sent ``peer`` its heads in the
+    last ``ASK_AGAIN_MS``: a round then works both ways, and two peers never echo.
+    """
     remote = sync.heads_of([m])
     known = state.remote.get(peer, {})
-    state.remember(peer, {**known, **remote})
-    return _ask(core, state, peer, remote, now_ms, again=False)
+    merged = {**known, **remote}
+    state.remember(peer, merged)
+    out = _ask(core, state, peer, remote, now_ms, again=False)
+    last = state.heads_sent.get(peer)
+    if reply and (last is None or now_ms >= last + ASK_AGAIN_MS) and _lacks(merged, core):
+        state.sent_heads(peer, now_ms)
+        out += _send(core, peer, sync.heads_messages(sync.heads(core.ledger)))
+    return out
+
+
+def _lacks(remote: HeadsView, core: Core) -> bool:
+    """Does a peer with ``remote`` heads lack an entry this Peer holds?"""
+    return any(
+        seq > remote.get(author, (0, None))[0] for author, (seq, _) in core.ledger.heads.items()
+    )
 
 
 def entries_received(
@@ -192,19 +219,20 @@ def fork_received(core: Core, proof: ForkProof | Fork) -> list[Action]:
 
 
 def heads_round(core: Core, state: SyncState, now_ms: int) -> list[Action]:
-    """Send this Peer's heads to a few recent contacts, and set the next round.
+    """Send this Peer's heads to a few of its last contacts, and set the next round.
 
     Gossiping every head to everyone would cost each peer every log of the
     town per round (members² · logs); a few contacts per round still spread
     whatever someone missed, the way anti-entropy does, at members · logs.
     """
-    since = now_ms - 2 * core.params.heads_ms
-    recent = sorted(peer for peer, at in state.contacts.items() if at >= since)
-    chosen = core.rng.sample(recent, min(core.params.heads_fanout, len(recent)))
+    contacts = sorted(state.contacts)
+    chosen = core.rng.sample(contacts, min(core.params.heads_fanout, len(contacts)))
     out: list[Action] = []
     if chosen:
-        messages = sync.heads_messages(sync.heads(core.ledger))
+        # Even empty: "I hold nothing" is what lets the contact answer with its heads.
+        messages = sync.heads_messages(sync.heads(core.ledger)) or [SyncHeads(())]
         for peer in chosen:
+            state.sent_heads(peer, now_ms)
             out += _send(core, peer, messages)
     jitter = core.rng.randint(0, core.params.republish_jitter_ms)
     out.append(core.set_timer(HEADS_TIMER, now_ms + core.params.heads_ms + jitter))
