@@ -12,23 +12,19 @@ import random
 import stat
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
-import trio
 from typer.testing import CliRunner
 
 from lazooz.cli import CONFIG_FILE, app
-from lazooz.control.app import make_app
-from lazooz.control.files import CONTROL_FILE, TOKEN_FILE, load_or_create_token
+from lazooz.control.files import CONTROL_FILE, TOKEN_FILE
 from lazooz.control.handle import LocalNode
-from lazooz.control.server import serve
 from lazooz.keyfile import KEY_FILE
 from protocol.identity import Identity
 from protocol.peer.peer import Peer
+from tests.api_thread import serving
 from tests.test_control_app import DROPOFF, PICKUP, ROUTE
 from tests.test_peer_net import TEL_AVIV
 
@@ -40,23 +36,9 @@ runner = CliRunner()
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Path]:
     """A data directory whose node API is being served; yields the directory."""
-    token = load_or_create_token(tmp_path)
     node = LocalNode(Peer(Identity.from_seed(bytes([5]) * 32), TEL_AVIV, random.Random(5)))
-    up, stop = threading.Event(), threading.Event()
-
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(partial(serve, make_app(node, token), data_dir=tmp_path))
-            up.set()
-            await trio.to_thread.run_sync(stop.wait)
-            nursery.cancel_scope.cancel()
-
-    thread = threading.Thread(target=trio.run, args=(main,), daemon=True)
-    thread.start()
-    assert up.wait(10), "the API did not start"
-    yield tmp_path
-    stop.set()
-    thread.join(10)
+    with serving(node, tmp_path):
+        yield tmp_path
     assert not (tmp_path / CONTROL_FILE).exists()
 
 

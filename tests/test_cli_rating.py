@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
-import trio
 
-from lazooz.control.app import make_app
-from lazooz.control.files import load_or_create_token
 from lazooz.control.handle import LocalNode
-from lazooz.control.server import serve
+from tests.api_thread import serving
 from tests.test_cli_control import lazooz
 from tests.test_control_app import Clock, Wire, local_node
 from tests.test_control_rating import done_ride
@@ -26,22 +21,8 @@ def rider_served(tmp_path: Path) -> Iterator[tuple[Path, str, LocalNode]]:
     clock = Clock()
     driver, rider = local_node(1, clock), local_node(2, clock)
     ride_id = done_ride(driver, rider, clock, Wire(driver, rider))
-    token = load_or_create_token(tmp_path)
-    up, stop = threading.Event(), threading.Event()
-
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(partial(serve, make_app(rider, token), data_dir=tmp_path))
-            up.set()
-            await trio.to_thread.run_sync(stop.wait)
-            nursery.cancel_scope.cancel()
-
-    thread = threading.Thread(target=trio.run, args=(main,), daemon=True)
-    thread.start()
-    assert up.wait(10), "the API did not start"
-    yield tmp_path, ride_id, rider
-    stop.set()
-    thread.join(10)
+    with serving(rider, tmp_path):
+        yield tmp_path, ride_id, rider
 
 
 def test_rate_a_done_ride_by_a_short_id_and_see_it_in_the_ride(

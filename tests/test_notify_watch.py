@@ -14,21 +14,18 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import pytest
 import trio
 
-from lazooz.control.app import make_app
-from lazooz.control.files import load_or_create_token
 from lazooz.control.handle import LocalNode
-from lazooz.control.server import serve
 from lazooz.demo.swarm import lazooz_command
 from lazooz.node.ready import Lines, LinesEnded
 from protocol.identity import Identity, member_id
 from protocol.peer.notices import InputRejected, Notification
 from protocol.peer.peer import Peer
+from tests.api_thread import serving
 from tests.test_notify_run import DRIVER, confirmed
 from tests.test_peer_net import TEL_AVIV
 
@@ -49,25 +46,9 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    secret = load_or_create_token(tmp_path)
     node = LocalNode(Peer(Identity.from_seed(bytes([6]) * 32), TEL_AVIV, random.Random(6)))
-    up, stop = threading.Event(), threading.Event()
-    tokens: list[trio.lowlevel.TrioToken] = []
-
-    async def main() -> None:
-        tokens.append(trio.lowlevel.current_trio_token())
-        async with trio.open_nursery() as nursery:
-            await nursery.start(partial(serve, make_app(node, secret), data_dir=tmp_path))
-            up.set()
-            await trio.to_thread.run_sync(stop.wait)
-            nursery.cancel_scope.cancel()
-
-    thread = threading.Thread(target=trio.run, args=(main,), daemon=True)
-    thread.start()
-    assert up.wait(10), "the API did not start"
-    yield Served(tmp_path, node, tokens[0], stop)
-    stop.set()
-    thread.join(10)
+    with serving(node, tmp_path) as (token, stop):
+        yield Served(tmp_path, node, token, stop)
 
 
 def test_watch_prints_a_line_per_notification_and_exits_0_on_ctrl_c(served: Served) -> None:
