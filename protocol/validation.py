@@ -26,11 +26,12 @@ from protocol.errors import (
     InvalidMessage,
     NotYetValid,
     Oversized,
+    RemoteError,
     Replayed,
     describe,
 )
 from protocol.fields import MICRO, CostShare, H3Cell, MessageId, Polyline, TimeWindow
-from protocol.messages import KINDS, GossipMessage, RideOffer, RideRequest
+from protocol.messages import KINDS, GossipMessage, Message, RideOffer, RideRequest
 from protocol.opening import open_signed
 from protocol.shared import SharedOpening
 
@@ -147,20 +148,36 @@ def open_gossip(
         )
     if shared is None:
         opened = open_signed(data, KINDS, policy.decode_limits)
+        semantics: tuple[type[RemoteError], str] | None = None
     else:
-        opened = shared.run(
-            "gossip", policy, data, lambda: open_signed(data, KINDS, policy.decode_limits)
-        )
+        # One lookup for both pure parts; the semantic verdict is raised in its
+        # place, after the checks that depend on this Peer.
+        opened, semantics = shared.run("gossip", policy, data, lambda: _open_judged(data, policy))
     message = opened.message
     assert isinstance(message, (RideOffer, RideRequest))
     check_freshness(message, now_ms, policy)
     replay.check(opened.message_id)
     if shared is None:
         check_semantics(message, policy)
-    else:
-        shared.run("semantics", policy, data, lambda: check_semantics(message, policy))
+    elif semantics is not None:
+        raise semantics[0](semantics[1])
     replay.record(opened.message_id, message.expires_ms, now_ms)
     return Signed(message=message, author=opened.author, message_id=opened.message_id, raw=data)
+
+
+def _open_judged(
+    data: bytes, policy: ValidationPolicy
+) -> tuple[Signed[Message], tuple[type[RemoteError], str] | None]:
+    """Steps 1-4, and step 7's verdict kept as its error's type and text rather than
+    raised: it must come after steps 5 and 6, which depend on the Peer."""
+    opened = open_signed(data, KINDS, policy.decode_limits)
+    message = opened.message
+    assert isinstance(message, (RideOffer, RideRequest))  # KINDS holds only these
+    try:
+        check_semantics(message, policy)
+    except RemoteError as exc:
+        return opened, (type(exc), str(exc))
+    return opened, None
 
 
 def check_size(data: bytes, policy: ValidationPolicy = DEFAULT_POLICY) -> None:

@@ -8,6 +8,7 @@ is ``Stale``. Memory is bounded: when full, the entry that expires first goes.
 from __future__ import annotations
 
 import enum
+import heapq
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -106,6 +107,10 @@ class Shelf(Generic[M]):
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._items: dict[Key, Booked[M]] = {}
+        # (expires_ms, key) of everything put; an entry is stale once its key is
+        # gone or held with another expiry. Every minute's sweep then costs what
+        # expires, not the whole shelf (a town's book is thousands of items).
+        self._expiry: list[tuple[int, Key]] = []
         #: Entries dropped early because the shelf was full.
         self.evicted = 0
 
@@ -136,6 +141,7 @@ class Shelf(Generic[M]):
         key = (signed.author, _id_of(signed.message))
         replaced = key in self._items
         self._items[key] = Booked(signed)
+        heapq.heappush(self._expiry, (signed.message.expires_ms, key))
         evicted: list[Key] = []
         while len(self._items) > self.capacity:
             # O(n), only when full; the soonest to expire goes, this one included.
@@ -147,9 +153,18 @@ class Shelf(Generic[M]):
 
     def expire(self, now_ms: int, skew_ms: int) -> list[Key]:
         """Drop everything past its expiry (allowing ``skew_ms``, as freshness does)."""
-        gone = [k for k, b in self._items.items() if b.expires_ms + skew_ms < now_ms]
-        for k in gone:
-            del self._items[k]
+        heap, items = self._expiry, self._items
+        gone: list[Key] = []
+        while heap and heap[0][0] + skew_ms < now_ms:
+            expires_ms, key = heapq.heappop(heap)
+            held = items.get(key)
+            if held is not None and held.expires_ms == expires_ms:
+                del items[key]
+                gone.append(key)
+        if len(heap) > 2 * len(items) + 64:
+            # Replaced and evicted entries left stale tuples: rebuild from what is held.
+            self._expiry = [(b.expires_ms, k) for k, b in items.items()]
+            heapq.heapify(self._expiry)
         return gone
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import cast
 
 from protocol.codec import check_header, decode_body, decode_envelope
 from protocol.envelope import Signed
@@ -76,13 +77,13 @@ def open_message(core: Core, topic: str, data: bytes, now_ms: int) -> Opened:
             policy=core.params.validation,
             shared=core.shared,
         )
+        narrowed = _narrow(signed)
         if signed.author != core.me:
-            m = signed.message
-            if isinstance(m, RideOffer):
-                core.book.offers.check(Signed(m, signed.author, signed.message_id, signed.raw))
+            if isinstance(signed.message, RideOffer):
+                core.book.offers.check(cast(Signed[RideOffer], narrowed))
             else:
-                core.book.requests.check(Signed(m, signed.author, signed.message_id, signed.raw))
-        return _narrow(signed)
+                core.book.requests.check(cast(Signed[RideRequest], narrowed))
+        return narrowed
     if topic == LEDGER_TOPIC:
         policy = core.params.validation
         if core.shared is None:
@@ -110,10 +111,11 @@ def _open_ledger(data: bytes, policy: ValidationPolicy) -> Opened:
 
 
 def _narrow(signed: Signed[RideOffer | RideRequest]) -> Signed[RideOffer] | Signed[RideRequest]:
-    m = signed.message
-    if isinstance(m, RideOffer):
-        return Signed(m, signed.author, signed.message_id, signed.raw)
-    return Signed(m, signed.author, signed.message_id, signed.raw)
+    # The same object, typed by its message's class: a copy per receiver costs a
+    # town's every delivery for nothing.
+    if isinstance(signed.message, RideOffer):
+        return cast(Signed[RideOffer], signed)
+    return cast(Signed[RideRequest], signed)
 
 
 def validate(core: Core, validated: Validated, topic: str, data: bytes, now_ms: int) -> Verdict:
@@ -153,9 +155,9 @@ def received(
         return peer_sync.entry_heard(core, sync_state, entry, now_ms)
     try:
         if isinstance(m, RideOffer):
-            return _offer(core, Signed(m, opened.author, opened.message_id, opened.raw))
+            return _offer(core, cast(Signed[RideOffer], opened))
         assert isinstance(m, RideRequest)
-        return _request(core, Signed(m, opened.author, opened.message_id, opened.raw))
+        return _request(core, cast(Signed[RideRequest], opened))
     except RemoteError as exc:
         # Stale here: a newer seq arrived between validation and delivery.
         return [core.reject("gossip", exc)]
