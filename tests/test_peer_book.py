@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,7 +34,9 @@ def _signed(author: PublicKey, rid: int, seq: int, minutes: int) -> Signed[RideR
 
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.one_of(_put, _sweep), max_size=60), st.integers(1, 6))
-def test_a_sweep_drops_exactly_what_a_full_scan_would(steps: list[tuple], capacity: int) -> None:
+def test_a_sweep_drops_exactly_what_a_full_scan_would(
+    steps: list[tuple[Any, ...]], capacity: int
+) -> None:
     shelf: Shelf[RideRequest] = Shelf(capacity)
     model: dict[tuple[PublicKey, bytes], RideRequest] = {}
     skew = 30_000

@@ -186,3 +186,52 @@ def test_a_request_publishes_cells_only() -> None:
     body = codec.decode_body(env.kind, env.body)
     assert dataclasses.asdict(body).keys() == dataclasses.asdict(request()).keys()
     assert (pickup.lat_e6 + 123).to_bytes(4, "little", signed=True) not in published.data
+
+
+def test_a_republished_offer_keeps_its_candidate_and_one_with_too_few_seats_loses_it() -> None:
+    peer = started_peer()
+    request_id, _ = peer.request(
+        pickup=DROPOFF,
+        dropoff=PICKUP,
+        window=request().window,
+        seats=2,
+        max_walk_m=600,
+        expires_ms=NOW_MS + 3 * 3_600_000,
+        now_ms=NOW_MS,
+    )
+    peer.gossip_received(TOPIC, seal(ALICE, offer(seats=3)).raw, NOW_MS)
+    assert [m.offer_id for m in peer.candidates(request_id)] == [offer().offer_id]
+    # Republished: new seq and times, same everything matching reads.
+    again = offer(seats=3, seq=1, created_ms=NOW_MS + MINUTE_MS)
+    peer.gossip_received(TOPIC, seal(ALICE, again).raw, NOW_MS + MINUTE_MS)
+    assert [m.offer_id for m in peer.candidates(request_id)] == [offer().offer_id]
+    # A rider took two seats elsewhere: one left, this request needs two.
+    fewer = offer(seats=1, seq=2, created_ms=NOW_MS + 2 * MINUTE_MS)
+    peer.gossip_received(TOPIC, seal(ALICE, fewer).raw, NOW_MS + 2 * MINUTE_MS)
+    assert peer.candidates(request_id) == []
+
+
+def test_a_republished_request_with_more_seats_than_the_offer_has_loses_its_candidate() -> None:
+    peer = started_peer()
+    o = offer()
+    offer_id, _ = peer.offer(
+        route=o.route,
+        departure=o.departure,
+        duration_s=o.duration_s,
+        seats=2,
+        max_detour_m=o.max_detour_m,
+        max_detour_s=o.max_detour_s,
+        cost=o.cost,
+        expires_ms=o.expires_ms,
+        now_ms=NOW_MS,
+    )
+    # The request's cells lie along CITY_ROUTE in its direction (north to south).
+    north_south = request(pickup_cell=request().dropoff_cell, dropoff_cell=request().pickup_cell)
+    peer.gossip_received(TOPIC, seal(BOB, dataclasses.replace(north_south, seats=1)).raw, NOW_MS)
+    assert [m.request_id for m in peer.candidates(offer_id)] == [north_south.request_id]
+    later = dataclasses.replace(north_south, seats=1, seq=1, created_ms=NOW_MS + MINUTE_MS)
+    peer.gossip_received(TOPIC, seal(BOB, later).raw, NOW_MS + MINUTE_MS)
+    assert [m.request_id for m in peer.candidates(offer_id)] == [north_south.request_id]
+    more = dataclasses.replace(north_south, seats=3, seq=2, created_ms=NOW_MS + 2 * MINUTE_MS)
+    peer.gossip_received(TOPIC, seal(BOB, more).raw, NOW_MS + 2 * MINUTE_MS)
+    assert peer.candidates(offer_id) == []

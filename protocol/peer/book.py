@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -39,6 +39,7 @@ class Booked(Generic[M]):
 
     signed: Signed[M]
     _open: OpenOffer | OpenRequest | None = field(default=None, repr=False)
+    _reads: Hashable = field(default=None, repr=False)
 
     @property
     def message(self) -> M:
@@ -51,6 +52,16 @@ class Booked(Generic[M]):
     @property
     def expires_ms(self) -> int:
         return self.signed.message.expires_ms
+
+    def matching_key(self) -> Hashable:
+        """What matching reads of it (``offer_reads``, ``request_reads``), made once."""
+        if self._reads is None:
+            m = self.signed.message
+            if isinstance(m, RideOffer):
+                self._reads = offer_reads(self.author, m)
+            else:
+                self._reads = request_reads(self.author, m)
+        return self._reads
 
     def open_offer(
         self, projection: LocalProjection, shared: SharedOpening | None = None
@@ -95,6 +106,27 @@ class Booked(Generic[M]):
             return make()
         c = projection.centre
         return shared.remember(f"open {kind} {c.lat_e6},{c.lon_e6}", self.signed.raw, make)
+
+
+def offer_reads(author: PublicKey, m: RideOffer) -> Hashable:
+    """What matching reads of an offer: everything but its seq and times, which
+    every republication changes."""
+    return (
+        author,
+        m.offer_id,
+        m.route.packed,
+        m.departure,
+        m.duration_s,
+        m.seats,
+        m.max_detour_m,
+        m.max_detour_s,
+        m.cost,
+    )
+
+
+def request_reads(author: PublicKey, m: RideRequest) -> Hashable:
+    """What matching reads of a request heard on gossip, as ``offer_reads``."""
+    return (author, m.request_id, m.pickup_cell, m.dropoff_cell, m.window, m.seats, m.max_walk_m)
 
 
 def _id_of(message: RideOffer | RideRequest) -> bytes:

@@ -9,7 +9,7 @@ own request or offer and dropped when the other side's message expires.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
 from protocol.fields import GeoPoint, PublicKey
@@ -25,7 +25,7 @@ from protocol.matching import (
     evaluate,
 )
 from protocol.messages import RideOffer, RideRequest
-from protocol.peer.book import Booked, Key
+from protocol.peer.book import Booked, Key, offer_reads
 from protocol.peer.notices import Match
 from protocol.peer.own import OwnOffer, OwnRequest
 from protocol.ride.messages import DeclineReason
@@ -41,6 +41,15 @@ DECLINE_FOR: dict[Misfit, DeclineReason] = {
     Misfit.TOO_SHORT: DeclineReason.OFF_ROUTE,
     Misfit.DETOUR: DeclineReason.OFF_ROUTE,
 }
+
+
+#: A pair evaluated: (side, own id, what matching read of the own side), and what it
+#: read of the other side.
+_PairKey = tuple[tuple[str, bytes, Hashable], Hashable]
+
+#: Pair verdicts a Matcher keeps (oldest forgotten first): a busy area's offers
+#: times the user's own open items, with room to spare.
+MAX_VERDICTS = 16_384
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,20 +79,27 @@ class Matcher:
         self.rider: dict[bytes, dict[Key, Match]] = {}
         #: Own offer id -> (rider, request id) -> match.
         self.driver: dict[bytes, dict[Key, Match]] = {}
-        self._own_offers: dict[tuple[bytes, int], OpenOffer] = {}
+        #: Own offer id -> (what matching reads of it, its form).
+        self._own_offers: dict[bytes, tuple[Hashable, OpenOffer]] = {}
         self._own_requests: dict[bytes, OpenRequest] = {}
+        # Verdicts by what matching reads of each side: an offer or request is
+        # republished every few minutes with a new seq and new times but, unless
+        # its seats changed, the same verdict against the same counterpart.
+        self._verdicts: dict[_PairKey, Match | None] = {}
 
     # -- the user's side
 
     def own_offer(self, own: OwnOffer) -> OpenOffer:
         """The matching form of an own offer as last published (seats change with rides)."""
-        key = (own.offer_id, own.offer.seq)
-        found = self._own_offers.get(key)
-        if found is None:
-            self._own_offers = {k: v for k, v in self._own_offers.items() if k[0] != own.offer_id}
-            found = OpenOffer.from_message(own.offer, self.me, self.projection)
-            self._own_offers[key] = found
-        return found
+        return self._own_offer(own)[1]
+
+    def _own_offer(self, own: OwnOffer) -> tuple[Hashable, OpenOffer]:
+        reads = offer_reads(self.me, own.offer)
+        held = self._own_offers.get(own.offer_id)
+        if held is None or held[0] != reads:
+            held = (reads, OpenOffer.from_message(own.offer, self.me, self.projection))
+            self._own_offers[own.offer_id] = held
+        return held
 
     def own_request(self, own: OwnRequest) -> OpenRequest:
         """An own request with its exact points: the rider knows them."""
@@ -109,10 +125,10 @@ class Matcher:
     def offer_added(self, own: OwnOffer, requests: Iterable[Booked[RideRequest]]) -> list[Match]:
         """Match a new own offer against every request held; the new matches, best first."""
         found = self.driver.setdefault(own.offer_id, {})
-        offer = self.own_offer(own)
+        reads, offer = self._own_offer(own)
         new = []
         for b in requests:
-            match = self._driver_match(offer, b)
+            match = self._driver_match(offer, reads, b)
             if match is not None:
                 found[(b.author, b.message.request_id)] = match
                 new.append(match)
@@ -122,7 +138,8 @@ class Matcher:
         self.rider.pop(own_id, None)
         self.driver.pop(own_id, None)
         self._own_requests.pop(own_id, None)
-        self._own_offers = {k: v for k, v in self._own_offers.items() if k[0] != own_id}
+        self._own_offers.pop(own_id, None)
+        self._verdicts = {k: v for k, v in self._verdicts.items() if k[0][1] != own_id}
 
     # -- others' side
 
@@ -151,7 +168,8 @@ class Matcher:
         for own in offers:
             found = self.driver.setdefault(own.offer_id, {})
             had = found.pop(key, None)
-            match = self._driver_match(self.own_offer(own), b)
+            reads, offer = self._own_offer(own)
+            match = self._driver_match(offer, reads, b)
             if match is not None:
                 found[key] = match
                 if had is None:
@@ -209,18 +227,31 @@ class Matcher:
     def _rider_match(self, request: OpenRequest, b: Booked[RideOffer]) -> Match | None:
         if b.author == self.me:
             return None
+        # The own request's form is fixed for its id (exact points, kept until forgotten).
+        key = (("rider", request.request_id, None), b.matching_key())
+        if key in self._verdicts:
+            return self._verdicts[key]
         outcome = evaluate(b.open_offer(self.projection, self.shared), request, self.params)
-        if isinstance(outcome, Rejected):
-            return None
-        return Match(outcome, b.author, self.me, exact=True)
+        match = None if isinstance(outcome, Rejected) else Match(outcome, b.author, self.me, True)
+        return self._remember(key, match)
 
-    def _driver_match(self, offer: OpenOffer, b: Booked[RideRequest]) -> Match | None:
+    def _driver_match(
+        self, offer: OpenOffer, reads: Hashable, b: Booked[RideRequest]
+    ) -> Match | None:
         if b.author == self.me:
             return None
+        key = (("driver", offer.offer_id, reads), b.matching_key())
+        if key in self._verdicts:
+            return self._verdicts[key]
         outcome = evaluate(offer, b.open_request(self.projection, self.shared), self.params)
-        if isinstance(outcome, Rejected):
-            return None
-        return Match(outcome, self.me, b.author, exact=False)
+        match = None if isinstance(outcome, Rejected) else Match(outcome, self.me, b.author, False)
+        return self._remember(key, match)
+
+    def _remember(self, key: _PairKey, match: Match | None) -> Match | None:
+        self._verdicts[key] = match
+        if len(self._verdicts) > MAX_VERDICTS:
+            del self._verdicts[next(iter(self._verdicts))]
+        return match
 
 
 def _with_seats(offer: OpenOffer, seats: int) -> OpenOffer:
