@@ -112,7 +112,7 @@ class Peer:
     def gossip_received(self, topic: str, data: bytes, now_ms: int) -> list[Action]:
         """A gossip message on ``topic`` (validated first unless ``validate_gossip`` was)."""
         out = gossip.received(self._core, self._validated, self._sync, topic, data, now_ms)
-        return self._fetching(out)
+        return self._fetching(out, now_ms)
 
     def stream_received(
         self, from_key: PublicKey, channel: Channel, data: bytes, now_ms: int
@@ -120,9 +120,10 @@ class Peer:
         """One frame from a direct stream with ``from_key`` (the transport-authenticated peer)."""
         self._sync.seen(from_key, now_ms)
         if channel == "ride":
-            return self._fetching(rides.stream_received(self._core, from_key, data, now_ms))
+            out = rides.stream_received(self._core, from_key, data, now_ms)
+            return self._fetching(out, now_ms)
         out = peer_sync.stream_received(self._core, self._sync, from_key, data, now_ms)
-        return self._fetching(out)
+        return self._fetching(out, now_ms)
 
     def peer_connected(self, key: PublicKey, now_ms: int) -> list[Action]:
         """A connection to ``key`` opened (either side dialled): start a ledger sync,
@@ -238,7 +239,7 @@ class Peer:
         return rides.propose(self._core, request_id, offer_id, now_ms, driver)
 
     def accept(self, ride_id: bytes, now_ms: int) -> list[Action]:
-        return self._fetching(rides.command(self._core, ride_id, now_ms, "accept"))
+        return self._fetching(rides.command(self._core, ride_id, now_ms, "accept"), now_ms)
 
     def decline(self, ride_id: bytes, reason: DeclineReason, now_ms: int) -> list[Action]:
         return rides.command(self._core, ride_id, now_ms, "decline", reason)
@@ -246,7 +247,7 @@ class Peer:
     def confirm(self, ride_id: bytes, now_ms: int, pickup_ms: int | None = None) -> list[Action]:
         """Driver: the revealed points fit; pick up at ``pickup_ms`` (default: the
         time the Peer's exact check planned)."""
-        return self._fetching(rides.confirm(self._core, ride_id, now_ms, pickup_ms))
+        return self._fetching(rides.confirm(self._core, ride_id, now_ms, pickup_ms), now_ms)
 
     def cancel(self, ride_id: bytes, reason: CancelReason, now_ms: int) -> list[Action]:
         return rides.command(self._core, ride_id, now_ms, "cancel", reason)
@@ -322,10 +323,10 @@ class Peer:
         follows = self._core.follows
         return None if follows is None else frozenset(follows)
 
-    def _fetching(self, out: list[Action]) -> list[Action]:
+    def _fetching(self, out: list[Action], now_ms: int) -> list[Action]:
         """``out``, then asks for the logs of authors the input made a light Peer follow."""
         if self._core.unfetched:
-            out += peer_sync.fetch_followed(self._core)
+            out += peer_sync.fetch_followed(self._core, self._sync, now_ms)
         return out
 
     def rejected(self) -> dict[tuple[str, str], int]:

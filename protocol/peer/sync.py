@@ -294,6 +294,7 @@ def _apply(
     forks, of a moved balance and of rides the entries finished."""
     report = sync.apply(core.ledger, entries)
     out: list[Action] = [*core.persist_entries(report.applied)]
+    out += _follow_named(core, report.applied)
     out += [core.reject("sync", r.error) for r in report.rejected]
     for proof in report.forks:
         out += _fork_found(core, verify_fork(proof))
@@ -302,17 +303,49 @@ def _apply(
     return report, out
 
 
-def fetch_followed(core: Core) -> list[Action]:
-    """Ask each author a light Peer began to follow for its log beyond what is held.
+def fetch_followed(core: Core, state: SyncState, now_ms: int) -> list[Action]:
+    """Ask for the logs of the authors a light Peer began to follow.
 
-    The author holds its whole log; whatever lies beyond one answer is asked
-    for as entries arrive (``entries_received``) or in the next heads round.
+    Of a peer whose last heads show more of the log than is held, else of the
+    author itself (it holds its whole log); not when the log was asked for in
+    the last ``ASK_AGAIN_MS``. What lies beyond one answer is asked for as
+    entries arrive (``entries_received``), or in a heads round.
     """
     out: list[Action] = []
     for author in core.unfetched:
+        asked = state.asked.get(author)
+        if asked is not None and now_ms < asked[1] + ASK_AGAIN_MS:
+            continue
         held = core.ledger.heads.get(author, (0, None))[0]
-        out += _send(core, author, sync.want_messages([Want(author, held + 1)]))
+        source = next(
+            (
+                peer
+                for peer in reversed(state.remote)
+                if state.remote[peer].get(author, (0, None))[0] > held
+            ),
+            None,
+        )
+        if source is not None:
+            out += _ask(
+                core, state, source, {author: state.remote[source][author]}, now_ms, again=True
+            )
+        else:
+            out += _send(core, author, sync.want_messages([Want(author, held + 1)]))
     core.unfetched.clear()
+    return out
+
+
+def _follow_named(core: Core, applied: Sequence[Signed[LogEntry]]) -> list[Action]:
+    """A light Peer follows every member a receipt half in its own log names: its own
+    log may come back by sync (a phone reinstalled from its key)."""
+    if core.follows is None:
+        return []
+    out: list[Action] = []
+    for entry in applied:
+        half = entry.message.payload
+        if entry.author == core.me and isinstance(half, ReceiptHalf):
+            out += core.follow(half.receipt.driver)
+            out += core.follow(half.receipt.rider)
     return out
 
 
@@ -321,45 +354,39 @@ def _admit(
 ) -> tuple[list[bytes | Signed[LogEntry]], list[Action]]:
     """The entries of a sync answer this Peer applies, and the follows they start.
 
-    A full Peer takes all. A light one takes those of authors it follows, and a
-    receipt half naming it from anyone else (verified first, so a forgery starts
-    no follow): it follows that author. An entry that does not parse is kept, for
-    ``apply`` to refuse and count.
+    A full Peer takes all. A light one takes those of authors it follows, and
+    first follows the author of any receipt half naming it (verified first, so a
+    forgery starts no follow), with that author's other entries of the batch.
+    An entry that does not parse is kept, for ``apply`` to refuse and count.
     """
     if core.follows is None:
         return list(entries), []
-    kept: list[bytes | Signed[LogEntry]] = []
+    read: list[tuple[PublicKey | None, bytes | Signed[LogEntry]]] = []
     out: list[Action] = []
     for item in entries:
-        opened: Signed[LogEntry]
-        if isinstance(item, bytes):
+        if not isinstance(item, bytes):
+            entry = item.message
+            author: PublicKey | None = item.author
+        else:
             try:
                 env, entry = parse_entry(item)
             except RemoteError:
-                kept.append(item)
+                read.append((None, item))
                 continue
-            if env.author in core.follows:
-                kept.append(item)
-                continue
-            half = entry.payload
-            if not isinstance(half, ReceiptHalf) or core.me not in (
-                half.receipt.driver,
-                half.receipt.rider,
-            ):
-                continue
+            author = env.author
+        read.append((author, item))
+        half = entry.payload
+        if (
+            author not in core.follows
+            and isinstance(half, ReceiptHalf)
+            and core.me in (half.receipt.driver, half.receipt.rider)
+        ):
             try:
-                opened = open_entry(item)
+                opened = item if not isinstance(item, bytes) else open_entry(item)
             except RemoteError:
-                kept.append(item)
-                continue
-        elif item.author in core.follows:
-            kept.append(item)
-            continue
-        else:
-            opened = item
-        if names(opened, core.me):
+                continue  # ``apply`` refuses it, if its author is followed at all
             out += core.follow(opened.author)
-            kept.append(opened)
+    kept = [item for author, item in read if author is None or author in core.follows]
     return kept, out
 
 
