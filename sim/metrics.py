@@ -259,7 +259,7 @@ def _receipts(
 
 def _agrees(peer: Peer, reference: dict[PublicKey, int]) -> bool:
     """Does ``peer`` compute what the reference does, of what it can know? A full Peer
-    every balance; a light one (SPEC §10.4) its own, the one its wallet shows."""
+    every balance; a light one (SPEC §10.6) its own, the one its wallet shows."""
     if peer.follows() is None:
         return peer.balances() == reference
     me = peer.public_key

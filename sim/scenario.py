@@ -248,7 +248,7 @@ PEER_KEYS: Mapping[str, tuple[str, Reader]] = {
     "heads_fanout": ("heads_fanout", positive),
     "sweep_min": ("sweep_ms", minutes),
     "max_rides": ("max_rides", positive),
-    # "full": every log heard of; "own": a light member (a phone), SPEC §10.4.
+    # "full": every log heard of; "own": a light member (a phone), SPEC §10.6.
     "ledger": ("ledger", _ledger),
 }
 ADVERSARY_KEYS: Mapping[str, tuple[str, Reader]] = {

@@ -1,5 +1,5 @@
 """Light ledger members (``PeerParams.ledger = "own"``): hold, apply and ask for only the
-logs of the authors followed; a full Peer serves them (SPEC §10.4, docs/peer.md §11.11)."""
+logs of the authors followed; a full Peer serves them (SPEC §10.6, docs/peer.md §11.11)."""
 
 from __future__ import annotations
 

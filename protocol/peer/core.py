@@ -96,7 +96,7 @@ class Core:
         #: Authors followed since this Peer last asked them for their logs (``fetch_followed``).
         self.unfetched: list[PublicKey] = []
 
-    # -- which logs it holds (a light member's follow set, SPEC §10.4)
+    # -- which logs it holds (a light member's follow set, SPEC §10.6)
 
     def follows_author(self, author: PublicKey) -> bool:
         """Does this Peer hold, apply and ask for ``author``'s log?"""

@@ -41,7 +41,7 @@ class RidePolicy:
     proposal_ttl_ms: int = 2 * MINUTE_MS
 
 
-#: Which logs a Peer holds (SPEC §10.4, docs/ledger.md §10.8): ``full`` every log it
+#: Which logs a Peer holds (SPEC §10.6): ``full`` every log it
 #: hears of (a node daemon, the reference for every balance); ``own`` a light member's
 #: (a phone): its own log and the logs of the members it rode with.
 LedgerMode = Literal["full", "own"]
@@ -81,7 +81,7 @@ class PeerParams:
     max_validated: int = 1_024
     replay_capacity: int = 200_000
     #: ``full``: hold every log heard of; ``own``: a light member, holding the logs of
-    #: the authors it follows (itself and its ride counterparties), SPEC §10.4.
+    #: the authors it follows (itself and its ride counterparties), SPEC §10.6.
     ledger: LedgerMode = "full"
     privacy_zone: PrivacyZone = _ZONE
     rides: RidePolicy = RidePolicy()

@@ -274,7 +274,7 @@ class Peer:
         """Every member's balance in milli-tokens, by the logs this Peer holds.
 
         A light Peer's own balance is what this device knows: it can differ from a
-        full holder's when a receipt it does not hold takes a ride id first (SPEC §10.4).
+        full holder's when a receipt it does not hold takes a ride id first (SPEC §10.6).
         """
         return dict(self._core.balances())
 

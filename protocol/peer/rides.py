@@ -293,7 +293,7 @@ def _run(core: Core, ride: Ride, started: list[hs.Action], now_ms: int) -> list[
             if auto:
                 queue.extend(_sign(core, ride, a, now_ms, out))
     if ride.state in AGREED:
-        # A light member holds the logs of those it rode with (SPEC §10.4).
+        # A light member holds the logs of those it rode with (SPEC §10.6).
         out = [*core.follow(ride.counterparty), *out]
     saved = journal.dump(ride)
     if saved == ride.saved:

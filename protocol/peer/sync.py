@@ -9,7 +9,7 @@ away catches up; whoever holds less asks the sender for the rest, and asks
 again while answers make progress. Entries are verified one by one
 (``sync.apply``).
 
-A light Peer (``PeerParams.ledger == "own"``, SPEC §10.4) holds only the logs
+A light Peer (``PeerParams.ledger == "own"``, SPEC §10.6) holds only the logs
 of the authors it follows (``Core.follows``): it applies and asks for those,
 and any receipt half naming it (whose author it then follows); it still
 answers wants with what it holds, sends its heads and takes fork proofs from
