@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 #: Decimals kept of every float in metrics.json.
 DIGITS = 4
 #: Version of the metrics.json layout; bump when a key changes meaning.
-FORMAT = 1
+FORMAT = 2
 HOUR_MS = 3_600_000
 
 
@@ -246,14 +246,24 @@ def _receipts(
     honest = set(honest_drivers)
     verdicts = Counter(ln.verdict.value for ln in lines if ln.driver in honest)
     online = [h for h in model.net.hosts if _honest(h) and h.left_ms is None]
-    agree = sum(1 for h in online if h.peer.balances() == balances)
+    agree = sum(1 for h in online if _agrees(h.peer, balances))
     return {
         "honest_lines": dict(sorted(verdicts.items())),
         "honest_counted": verdicts.get(Verdict.COUNTED.value, 0),
         "online_honest_peers": len(online),
-        "balances_agree": agree,
-        "balances_agree_share": _share(agree, len(online)),
+        "online_light_peers": sum(1 for h in online if h.peer.follows() is not None),
+        "views_agree": agree,
+        "views_agree_share": _share(agree, len(online)),
     }
+
+
+def _agrees(peer: Peer, reference: dict[PublicKey, int]) -> bool:
+    """Does ``peer`` compute what the reference does, of what it can know? A full Peer
+    every balance; a light one (SPEC §10.6) its own, the one its wallet shows."""
+    if peer.follows() is None:
+        return peer.balances() == reference
+    me = peer.public_key
+    return peer.balances().get(me, 0) == reference.get(me, 0)
 
 
 def _traffic(model: Model) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 import pandas as pd
@@ -157,9 +157,9 @@ class Model:
                 engine.at(s.start_ms + max(0, trip.depart_ms - s.driver.lead_ms), driver.begin)
         if s.observer:
             identity, seed = self._member("observer")
-            self.observer = observer = Member(
-                w, "observer", identity, self.city.centre, s.peer, seed
-            )
+            # The reference for every balance holds every log, whatever the phones do.
+            full = replace(s.peer, ledger="full")
+            self.observer = observer = Member(w, "observer", identity, self.city.centre, full, seed)
             engine.at(s.start_ms, lambda _: observer.join())
         self._adversaries()
 

@@ -93,4 +93,4 @@ def test_rides_complete_through_churn_and_after_a_partition_heals() -> None:
     healed_s = 20 * 60
     assert (riders["done_s"] > healed_s).sum() > 0
     assert m["receipts"]["honest_counted"] == m["rides_done"] > 0
-    assert m["receipts"]["balances_agree_share"] == 1.0
+    assert m["receipts"]["views_agree_share"] == 1.0

@@ -20,8 +20,10 @@ CHANNELS: tuple[Channel, ...] = ("ride", "sync")
 
 #: What a ``Persist`` stores. ``entry``: a raw log entry, key ``author || seq``
 #: (8 bytes, big-endian); ``offer``/``request``: an own offer or request with
-#: its private parts; ``ride``: a ride's journal. Keys are bytes.
-PersistKind = Literal["entry", "fork", "offer", "request", "ride"]
+#: its private parts; ``ride``: a ride's journal; ``fork``: a fork proof, key the
+#: author; ``follow``: an author a light member follows (``PeerParams.ledger ==
+#: "own"``), key the author, data empty. Keys are bytes.
+PersistKind = Literal["entry", "fork", "follow", "offer", "request", "ride"]
 
 #: A timer's name: a tuple of strings and bytes the Peer chooses, e.g.
 #: ``("ride", ride_id)``; hashable, comparable, and stable across restarts.

@@ -89,6 +89,29 @@ class Core:
         self._own_read = 0
         #: ``reputations`` as of (ledger, its version), as for balances.
         self._reputations: tuple[Ledger, int, dict[PublicKey, Reputation]] | None = None
+        #: The authors whose logs a light member holds (``PeerParams.ledger == "own"``):
+        #: itself, and every member it agreed a ride with or a receipt half names it
+        #: beside. ``None`` for a full member, which holds every log it hears of.
+        self.follows: set[PublicKey] | None = {self.me} if params.ledger == "own" else None
+        #: Authors followed since this Peer last asked them for their logs (``fetch_followed``).
+        self.unfetched: list[PublicKey] = []
+
+    # -- which logs it holds (a light member's follow set, SPEC §10.6)
+
+    def follows_author(self, author: PublicKey) -> bool:
+        """Does this Peer hold, apply and ask for ``author``'s log?"""
+        return self.follows is None or author in self.follows
+
+    def follow(self, author: PublicKey, *, fetch: bool = True) -> list[Action]:
+        """A light member starts holding ``author``'s log: kept durably, and (``fetch``)
+        asked of its author at the next chance; nothing for a full member or an author
+        followed already."""
+        if self.follows is None or author in self.follows:
+            return []
+        self.follows.add(author)
+        if fetch:
+            self.unfetched.append(author)
+        return [Persist("follow", author, b"")]
 
     # -- remote input that is dropped
 
@@ -206,6 +229,12 @@ class Core:
                     self._own_rides.add(payload.receipt.ride_id)
             self._own_read = len(own)
         return r.ride_id in self._own_rides
+
+
+def names(entry: Signed[LogEntry], member: PublicKey) -> bool:
+    """Is ``entry`` a receipt half of a ride ``member`` drove or rode in?"""
+    half = entry.message.payload
+    return isinstance(half, ReceiptHalf) and member in (half.receipt.driver, half.receipt.rider)
 
 
 def entry_key(author: PublicKey, seq: int) -> bytes:

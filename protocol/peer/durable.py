@@ -1,8 +1,9 @@
 """What a Peer keeps across restarts: exported as ``Persist`` records, rebuilt from them.
 
 The durable parts are the log entries the Peer holds (its own and others'),
-its own offers and requests (with their private parts), and the journal of
-every ride it still remembers. A store that executed every ``Persist`` holds
+its own offers and requests (with their private parts), the journal of
+every ride it still remembers, and, for a light member, the authors it
+follows. A store that executed every ``Persist`` holds
 exactly these records; ``restore`` takes them back, and ``Peer.start`` then
 resumes: republishes what is open, re-arms ride timers, and resends each
 unfinished ride's messages (the counterparty ignores what it already has).
@@ -18,7 +19,9 @@ import msgpack
 
 from protocol.errors import LazoozError, StoreError, describe
 from protocol.fields import PublicKey
+from protocol.identity import PUBLIC_KEY_BYTES
 from protocol.ledger.forks import open_fork
+from protocol.ledger.wire import ReceiptHalf
 from protocol.peer import journal
 from protocol.peer import own as own_mod
 from protocol.peer import rides as rides_mod
@@ -44,6 +47,8 @@ def export(core: Core) -> list[Persist]:
         Persist("fork", author, seal(core.identity, fork.proof).raw)
         for author, fork in sorted(core.ledger.forks.items())
     ]
+    if core.follows is not None:
+        out += [Persist("follow", a, b"") for a in sorted(core.follows - {core.me})]
     out += [Persist("offer", k, own_mod.dump_offer(o)) for k, o in core.offers.items()]
     out += [Persist("request", k, own_mod.dump_request(r)) for k, r in core.requests.items()]
     out += [Persist("ride", k, journal.dump(r)) for k, r in core.rides.items()]
@@ -59,6 +64,7 @@ def restore(core: Core, records: Iterable[Record]) -> None:
     by_kind: dict[str, list[Record]] = {
         "entry": [],
         "fork": [],
+        "follow": [],
         "offer": [],
         "request": [],
         "ride": [],
@@ -97,7 +103,29 @@ def restore(core: Core, records: Iterable[Record]) -> None:
                 ):
                     core.ledger.add(args[0])
         core.rides[ride.ride_id] = ride
+    if core.follows is not None:
+        _refollow(core, by_kind["follow"])
     core.balance_milli = core.balances().get(core.me, 0)
+
+
+def _refollow(core: Core, records: list[Record]) -> None:
+    """A light member follows again whom it followed: the ``follow`` records, and what
+    they were written for, should a record have missed the store (every author whose
+    log it holds, every counterparty of an agreed ride, every member its receipts name).
+    A Peer that held every log before holds them still."""
+    follows = core.follows
+    assert follows is not None
+    for kind, key, _ in records:
+        if len(key) != PUBLIC_KEY_BYTES:
+            raise StoreError(describe(f"stored {kind}", key.hex()[:24], "is not a member key"))
+        follows.add(PublicKey(key))
+    follows.update(log.owner for log in core.ledger)
+    follows.update(r.counterparty for r in core.rides.values() if r.state in rides_mod.AGREED)
+    own = core.ledger.log(core.me)
+    for entry in own or ():
+        half = entry.message.payload
+        if isinstance(half, ReceiptHalf):
+            follows.update((half.receipt.driver, half.receipt.rider))
 
 
 @contextmanager

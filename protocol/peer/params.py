@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Literal
 
 from protocol.errors import ConfigError, describe
 from protocol.geo import REQUEST_RESOLUTION, PrivacyZone
@@ -40,6 +41,12 @@ class RidePolicy:
     proposal_ttl_ms: int = 2 * MINUTE_MS
 
 
+#: Which logs a Peer holds (SPEC §10.6): ``full`` every log it
+#: hears of (a node daemon, the reference for every balance); ``own`` a light member's
+#: (a phone): its own log and the logs of the members it rode with.
+LedgerMode = Literal["full", "own"]
+LEDGER_MODES: tuple[LedgerMode, ...] = ("full", "own")
+
 _ZONE = PrivacyZone()
 _CREDIT = CreditV1()
 
@@ -73,6 +80,9 @@ class PeerParams:
     #: Gossip messages opened by ``validate_gossip`` and not yet received, kept at most.
     max_validated: int = 1_024
     replay_capacity: int = 200_000
+    #: ``full``: hold every log heard of; ``own``: a light member, holding the logs of
+    #: the authors it follows (itself and its ride counterparties), SPEC §10.6.
+    ledger: LedgerMode = "full"
     privacy_zone: PrivacyZone = _ZONE
     rides: RidePolicy = RidePolicy()
     handshake: HandshakePolicy = DEFAULT_HANDSHAKE
@@ -85,6 +95,9 @@ class PeerParams:
             value = getattr(self, f.name)
             if type(value) is int and value < (0 if f.name in _MAY_BE_ZERO else 1):
                 raise ConfigError(describe(f"PeerParams.{f.name}", value, "must be positive"))
+        if self.ledger not in LEDGER_MODES:
+            rule = f"must be one of {list(LEDGER_MODES)}"
+            raise ConfigError(describe("PeerParams.ledger", self.ledger, rule))
         ttl_ms, most_ms = self.rides.proposal_ttl_ms, self.handshake.max_proposal_ttl_ms
         if not 0 < ttl_ms <= most_ms:
             raise ConfigError(

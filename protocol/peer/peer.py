@@ -111,7 +111,8 @@ class Peer:
 
     def gossip_received(self, topic: str, data: bytes, now_ms: int) -> list[Action]:
         """A gossip message on ``topic`` (validated first unless ``validate_gossip`` was)."""
-        return gossip.received(self._core, self._validated, self._sync, topic, data, now_ms)
+        out = gossip.received(self._core, self._validated, self._sync, topic, data, now_ms)
+        return self._fetching(out, now_ms)
 
     def stream_received(
         self, from_key: PublicKey, channel: Channel, data: bytes, now_ms: int
@@ -119,8 +120,10 @@ class Peer:
         """One frame from a direct stream with ``from_key`` (the transport-authenticated peer)."""
         self._sync.seen(from_key, now_ms)
         if channel == "ride":
-            return rides.stream_received(self._core, from_key, data, now_ms)
-        return peer_sync.stream_received(self._core, self._sync, from_key, data, now_ms)
+            out = rides.stream_received(self._core, from_key, data, now_ms)
+            return self._fetching(out, now_ms)
+        out = peer_sync.stream_received(self._core, self._sync, from_key, data, now_ms)
+        return self._fetching(out, now_ms)
 
     def peer_connected(self, key: PublicKey, now_ms: int) -> list[Action]:
         """A connection to ``key`` opened (either side dialled): start a ledger sync,
@@ -236,7 +239,7 @@ class Peer:
         return rides.propose(self._core, request_id, offer_id, now_ms, driver)
 
     def accept(self, ride_id: bytes, now_ms: int) -> list[Action]:
-        return rides.command(self._core, ride_id, now_ms, "accept")
+        return self._fetching(rides.command(self._core, ride_id, now_ms, "accept"), now_ms)
 
     def decline(self, ride_id: bytes, reason: DeclineReason, now_ms: int) -> list[Action]:
         return rides.command(self._core, ride_id, now_ms, "decline", reason)
@@ -244,7 +247,7 @@ class Peer:
     def confirm(self, ride_id: bytes, now_ms: int, pickup_ms: int | None = None) -> list[Action]:
         """Driver: the revealed points fit; pick up at ``pickup_ms`` (default: the
         time the Peer's exact check planned)."""
-        return rides.confirm(self._core, ride_id, now_ms, pickup_ms)
+        return self._fetching(rides.confirm(self._core, ride_id, now_ms, pickup_ms), now_ms)
 
     def cancel(self, ride_id: bytes, reason: CancelReason, now_ms: int) -> list[Action]:
         return rides.command(self._core, ride_id, now_ms, "cancel", reason)
@@ -268,7 +271,11 @@ class Peer:
     # -- queries
 
     def balances(self) -> dict[PublicKey, int]:
-        """Every member's balance in milli-tokens, by the logs this Peer holds."""
+        """Every member's balance in milli-tokens, by the logs this Peer holds.
+
+        A light Peer's own balance is what this device knows: it can differ from a
+        full holder's when a receipt it does not hold takes a ride id first (SPEC §10.6).
+        """
         return dict(self._core.balances())
 
     def explain(self, member: PublicKey | None = None) -> list[CreditLine]:
@@ -304,8 +311,23 @@ class Peer:
         return durable.export(self._core)
 
     def sync_behind(self) -> dict[PublicKey, int]:
-        """Per log: entries peers' last heads show beyond what this Peer holds (``sync.behind``)."""
-        return peer_sync.behind(self._core.ledger.heads, self._sync)
+        """Per log: entries peers' last heads show beyond what this Peer holds (``sync.behind``);
+        for a light Peer, of the logs it follows only."""
+        core = self._core
+        behind = peer_sync.behind(core.ledger.heads, self._sync)
+        return {a: n for a, n in behind.items() if core.follows_author(a)}
+
+    def follows(self) -> frozenset[PublicKey] | None:
+        """The authors whose logs a light Peer holds and asks for (itself, and those it
+        rode with or a receipt names it beside); ``None`` for a full Peer: every log."""
+        follows = self._core.follows
+        return None if follows is None else frozenset(follows)
+
+    def _fetching(self, out: list[Action], now_ms: int) -> list[Action]:
+        """``out``, then asks for the logs of authors the input made a light Peer follow."""
+        if self._core.unfetched:
+            out += peer_sync.fetch_followed(self._core, self._sync, now_ms)
+        return out
 
     def rejected(self) -> dict[tuple[str, str], int]:
         """Remote input dropped so far, by ``(channel, reason)``."""

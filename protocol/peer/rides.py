@@ -42,6 +42,11 @@ from protocol.wire import ID_BYTES
 Notice = hs.Notice
 
 
+#: States of a ride both parties agreed to (the driver accepted): a light member
+#: follows the counterparty's log from then on.
+AGREED = frozenset(RideState) - {RideState.IDLE, RideState.PROPOSED, RideState.CANCELLED}
+
+
 def timer_key(ride_id: bytes) -> tuple[str, bytes]:
     return ("ride", ride_id)
 
@@ -287,6 +292,9 @@ def _run(core: Core, ride: Ride, started: list[hs.Action], now_ms: int) -> list[
             )
             if auto:
                 queue.extend(_sign(core, ride, a, now_ms, out))
+    if ride.state in AGREED:
+        # A light member holds the logs of those it rode with (SPEC §10.6).
+        out = [*core.follow(ride.counterparty), *out]
     saved = journal.dump(ride)
     if saved == ride.saved:
         return out

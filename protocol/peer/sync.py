@@ -1,6 +1,6 @@
 """Driving ledger sync: entries on gossip, heads on connect and in rounds, forks (SPEC §11.11).
 
-Every peer converges on every log it hears of. An author gossips each entry
+A full Peer converges on every log it hears of. An author gossips each entry
 it appends to its own log on ``lazooz/1/ledger``, so a new receipt half costs
 every peer one message, not a sync. Heads (the last entry of every log held)
 go only over the sync stream: to each peer on connect, and every
@@ -8,6 +8,12 @@ go only over the sync stream: to each peer on connect, and every
 away catches up; whoever holds less asks the sender for the rest, and asks
 again while answers make progress. Entries are verified one by one
 (``sync.apply``).
+
+A light Peer (``PeerParams.ledger == "own"``, SPEC §10.6) holds only the logs
+of the authors it follows (``Core.follows``): it applies and asks for those,
+and any receipt half naming it (whose author it then follows); it still
+answers wants with what it holds, sends its heads and takes fork proofs from
+anyone.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from protocol.envelope import Signed
 from protocol.errors import RemoteError, describe
 from protocol.fields import MessageId, PublicKey
 from protocol.ledger import sync
-from protocol.ledger.chain import open_entry
+from protocol.ledger.chain import open_entry, parse_entry
 from protocol.ledger.forks import Fork, verify_fork
 from protocol.ledger.wire import (
     ForkProof,
@@ -29,11 +35,12 @@ from protocol.ledger.wire import (
     SyncEntries,
     SyncHeads,
     SyncWant,
+    Want,
 )
 from protocol.messages import Message
 from protocol.peer import rides
 from protocol.peer.actions import Action, Notify, Persist, Publish, Send
-from protocol.peer.core import LEDGER_TOPIC, Core
+from protocol.peer.core import LEDGER_TOPIC, Core, names
 from protocol.peer.errors import WrongSender
 from protocol.peer.notices import ForkFound
 from protocol.signing import seal
@@ -164,7 +171,9 @@ def _lacks(remote: HeadsView, core: Core) -> bool:
 def entries_received(
     core: Core, state: SyncState, peer: PublicKey, m: SyncEntries, now_ms: int
 ) -> list[Action]:
-    report, out = _apply(core, _opened(core, m.entries), now_ms)
+    admitted, out = _admit(core, _opened(core, m.entries))
+    report, applied = _apply(core, admitted, now_ms)
+    out += applied
     if report.applied:
         remote = state.remote.get(peer)
         if remote:
@@ -177,8 +186,19 @@ def entries_received(
 
 def entry_heard(core: Core, state: SyncState, entry: Signed[LogEntry], now_ms: int) -> list[Action]:
     """An author's new log entry on gossip: apply it; ask the author for any gap before it,
-    and the proposer for the receipt half an agreement names if that was missed too."""
+    and the proposer for the receipt half an agreement names if that was missed too.
+
+    A light Peer drops an entry of an author it does not follow, unless the entry
+    is a receipt half naming it: then it follows the author."""
+    if not core.follows_author(entry.author):
+        if not names(entry, core.me):
+            return []
+        # Asked for below like any gap, if the entry does not chain yet.
+        follow = core.follow(entry.author, fetch=False)
+    else:
+        follow = []
     report, out = _apply(core, [entry], now_ms)
+    out = [*follow, *out]
     m = entry.message
     if report.pending:
         # Held: entries before it were missed (lost, or sent while this Peer was away).
@@ -199,7 +219,10 @@ def _ask_for(
     core: Core, state: SyncState, author: PublicKey, seq: int, entry_id: MessageId, now_ms: int
 ) -> list[Action]:
     """Ask ``author`` for its log up to ``seq`` (known to exist, with id ``entry_id``),
-    remembered as its head so ``behind`` counts the gap until it fills."""
+    remembered as its head so ``behind`` counts the gap until it fills; nothing when
+    this Peer does not follow ``author``."""
+    if not core.follows_author(author):
+        return []
     known = state.remote.get(author, {})
     state.remember(author, {**known, author: (seq, entry_id)})
     return _ask(core, state, author, {author: (seq, entry_id)}, now_ms, again=False)
@@ -249,6 +272,8 @@ def _ask(
     made progress (then it is asked even if the same was asked of it just now)."""
     wanted = []
     for want in sync.wants(core.ledger.heads, remote):
+        if not core.follows_author(want.author):
+            continue
         seq = remote[want.author][0]
         asked = state.asked.get(want.author)
         if not again and asked is not None and asked[0] >= seq and now_ms < asked[1] + ASK_AGAIN_MS:
@@ -269,12 +294,100 @@ def _apply(
     forks, of a moved balance and of rides the entries finished."""
     report = sync.apply(core.ledger, entries)
     out: list[Action] = [*core.persist_entries(report.applied)]
+    out += _follow_named(core, report.applied)
     out += [core.reject("sync", r.error) for r in report.rejected]
     for proof in report.forks:
         out += _fork_found(core, verify_fork(proof))
     out += core.balance_actions(report.applied)
     out += rides.countersigned_elsewhere(core, report.applied, now_ms)
     return report, out
+
+
+def fetch_followed(core: Core, state: SyncState, now_ms: int) -> list[Action]:
+    """Ask for the logs of the authors a light Peer began to follow.
+
+    Of a peer whose last heads show more of the log than is held, else of the
+    author itself (it holds its whole log); not when the log was asked for in
+    the last ``ASK_AGAIN_MS``. What lies beyond one answer is asked for as
+    entries arrive (``entries_received``), or in a heads round.
+    """
+    out: list[Action] = []
+    for author in core.unfetched:
+        asked = state.asked.get(author)
+        if asked is not None and now_ms < asked[1] + ASK_AGAIN_MS:
+            continue
+        held = core.ledger.heads.get(author, (0, None))[0]
+        source = next(
+            (
+                peer
+                for peer in reversed(state.remote)
+                if state.remote[peer].get(author, (0, None))[0] > held
+            ),
+            None,
+        )
+        if source is not None:
+            out += _ask(
+                core, state, source, {author: state.remote[source][author]}, now_ms, again=True
+            )
+        else:
+            out += _send(core, author, sync.want_messages([Want(author, held + 1)]))
+    core.unfetched.clear()
+    return out
+
+
+def _follow_named(core: Core, applied: Sequence[Signed[LogEntry]]) -> list[Action]:
+    """A light Peer follows every member a receipt half in its own log names: its own
+    log may come back by sync (a phone reinstalled from its key)."""
+    if core.follows is None:
+        return []
+    out: list[Action] = []
+    for entry in applied:
+        half = entry.message.payload
+        if entry.author == core.me and isinstance(half, ReceiptHalf):
+            out += core.follow(half.receipt.driver)
+            out += core.follow(half.receipt.rider)
+    return out
+
+
+def _admit(
+    core: Core, entries: Sequence[bytes | Signed[LogEntry]]
+) -> tuple[list[bytes | Signed[LogEntry]], list[Action]]:
+    """The entries of a sync answer this Peer applies, and the follows they start.
+
+    A full Peer takes all. A light one takes those of authors it follows, and
+    first follows the author of any receipt half naming it (verified first, so a
+    forgery starts no follow), with that author's other entries of the batch.
+    An entry that does not parse is kept, for ``apply`` to refuse and count.
+    """
+    if core.follows is None:
+        return list(entries), []
+    read: list[tuple[PublicKey | None, bytes | Signed[LogEntry]]] = []
+    out: list[Action] = []
+    for item in entries:
+        if not isinstance(item, bytes):
+            entry = item.message
+            author: PublicKey | None = item.author
+        else:
+            try:
+                env, entry = parse_entry(item)
+            except RemoteError:
+                read.append((None, item))
+                continue
+            author = env.author
+        read.append((author, item))
+        half = entry.payload
+        if (
+            author not in core.follows
+            and isinstance(half, ReceiptHalf)
+            and core.me in (half.receipt.driver, half.receipt.rider)
+        ):
+            try:
+                opened = item if not isinstance(item, bytes) else open_entry(item)
+            except RemoteError:
+                continue  # ``apply`` refuses it, if its author is followed at all
+            out += core.follow(opened.author)
+    kept = [item for author, item in read if author is None or author in core.follows]
+    return kept, out
 
 
 def _opened(core: Core, raws: Sequence[bytes]) -> Sequence[bytes | Signed[LogEntry]]:
