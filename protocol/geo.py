@@ -194,6 +194,11 @@ def area_cells_around(point: GeoPoint, rings: int = 1) -> tuple[H3Cell, ...]:
     return tuple(sorted(H3Cell(c) for c in h3i.grid_disk(centre, rings)))
 
 
+def route_topics(route: Polyline) -> tuple[str, ...]:
+    """Topics an offer is published on: the offer topic of every cell of ``route_cells``."""
+    return area_topics(route_cells(route), "offers")
+
+
 def route_cells(route: Polyline) -> tuple[H3Cell, ...]:
     """The area cells an offer is published in: every one its route passes through, sorted.
 

@@ -10,6 +10,7 @@ import pytest
 
 from protocol import geo
 from protocol.errors import ConfigError
+from protocol.fields import GeoPoint
 from protocol.peer.core import LEDGER_TOPIC
 from protocol.peer.gossip import Accepted, Rejected
 from protocol.peer.params import MINUTE_MS, PeerParams
@@ -18,11 +19,11 @@ from protocol.signing import seal
 from tests.strategies import ALICE, NOW_MS, offer
 from tests.test_peer_net import TEL_AVIV, Net, Node, offer_drive, request_ride
 
-PICKUP = geo.GeoPoint.from_degrees(32.0950, 34.7840)
-DROPOFF = geo.GeoPoint.from_degrees(32.0745, 34.7815)
+PICKUP = GeoPoint.from_degrees(32.0950, 34.7840)
+DROPOFF = GeoPoint.from_degrees(32.0745, 34.7815)
 #: Another rider's trip, on the same street further north.
-OTHER_PICKUP = geo.GeoPoint.from_degrees(32.1000, 34.7850)
-OTHER_DROPOFF = geo.GeoPoint.from_degrees(32.0800, 34.7820)
+OTHER_PICKUP = GeoPoint.from_degrees(32.1000, 34.7850)
+OTHER_DROPOFF = GeoPoint.from_degrees(32.0800, 34.7820)
 
 NEEDED = PeerParams(listen="needed")
 HOME = geo.area_cells_around(TEL_AVIV)

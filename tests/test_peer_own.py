@@ -56,7 +56,7 @@ def test_an_offer_is_republished_until_it_expires_then_never_again() -> None:
     for a, b in itertools.pairwise(rounds):
         assert 5 * MINUTE_MS <= b - a <= 5 * MINUTE_MS + 20_000
     # One topic per area the cut route crosses, each round; seq grows, the route never changes.
-    topics = set(geo.area_topics(geo.route_cells(sent[0][1].route), "offers"))
+    topics = set(geo.route_topics(sent[0][1].route))
     published = {a.topic for _, w, a in net.trace if w == "driver" and isinstance(a, Publish)}
     assert topics <= published and not any(t.endswith("/requests") for t in published)
     seqs = sorted({m.seq for _, m in sent})
