@@ -136,11 +136,18 @@ def test_a_driver_hears_requests_while_its_offer_is_open_and_stops_when_it_is_fu
     assert driver.topics == {LEDGER_TOPIC}
 
 
-def test_a_driver_unsubscribes_when_its_offer_is_withdrawn() -> None:
+def test_a_driver_unsubscribes_when_its_offers_are_withdrawn_or_expire() -> None:
     net = Net()
     driver = net.add("driver", 1, NEEDED)
-    offer_id = offer_drive(net)
-    net.run("driver", driver.peer.withdraw(offer_id, net.now_ms))
+    first = offer_drive(net)
+    second = offer_drive(net)
+    net.run("driver", driver.peer.withdraw(first, net.now_ms))
+    assert sides(driver) == {"requests"}  # the second is still open
+    net.run_until(NOW_MS + 121 * MINUTE_MS)  # offer_drive's expire after two hours
+    assert {o.offer_id: o.status for o in driver.peer.own_offers()} == {
+        first: "withdrawn",
+        second: "expired",
+    }
     assert driver.topics == {LEDGER_TOPIC}
 
 
