@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from protocol.fields import GeoPoint
-from protocol.peer.params import SECOND_MS, PeerParams
+from protocol.peer.params import SECOND_MS, Listen, PeerParams
 
 LogFormat = Literal["console", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -106,10 +106,14 @@ class PeerConfig:
     republish_s: int = 300
     area_rings: int = 1
     request_resolution: int = 7
+    #: ``all``: hear both sides of every home cell and forward them for others (a
+    #: daemon is always on); ``needed``: only the side open offers and requests need.
+    listen: Listen = "all"
 
     def params(self) -> PeerParams:
         return PeerParams(
             area_rings=self.area_rings,
+            listen=self.listen,
             request_resolution=self.request_resolution,
             republish_ms=self.republish_s * SECOND_MS,
         )

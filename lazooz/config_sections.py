@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TypeVar, cast, get_args
 
 from lazooz.config_rules import (
     check_http_url,
@@ -39,6 +39,7 @@ from lazooz.config_schema import (
 from lazooz.config_table import Table
 from lazooz.node.notify_command import BadTemplate, Template
 from lazooz.node.notify_text import EVENTS
+from protocol.peer.params import Listen
 from protocol.validation import DEFAULT_POLICY
 
 
@@ -119,6 +120,7 @@ def peer(t: Table, default: PeerConfig) -> PeerConfig:
     out = PeerConfig(
         republish_s=t.integer("republish_s", default.republish_s, 10, 3_600),
         area_rings=t.integer("area_rings", default.area_rings, 0, 3),
+        listen=cast(Listen, t.choice("listen", default.listen, get_args(Listen))),
         request_resolution=t.integer(
             "request_resolution",
             default.request_resolution,

@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from typing import Literal
 
 import h3
 import h3.api.basic_int as h3i
@@ -28,6 +29,12 @@ from protocol.fields import MICRO, GeoPoint, H3Cell, Polyline
 
 #: Resolution of the cells that name gossip topics (SPEC §4.3): ~250 km² each.
 TOPIC_RESOLUTION = 5
+#: The two topics of an area cell (SPEC §4.3): ``offers`` carries ``ride.offer``
+#: only, ``requests`` ``ride.request`` only, so a member hears only the side it needs.
+Side = Literal["offers", "requests"]
+SIDES: tuple[Side, ...] = ("offers", "requests")
+#: What every area topic name starts with.
+AREA_TOPIC_PREFIX = "lazooz/1/rides/"
 #: Default resolution of request cells: edge ~1.4 km, ~5 km² (SPEC §4.2).
 REQUEST_RESOLUTION = 7
 
@@ -159,11 +166,26 @@ def topic_cell(point: GeoPoint) -> H3Cell:
     return cell_of(point, TOPIC_RESOLUTION)
 
 
-def area_topic(cell: H3Cell) -> str:
-    """Gossip topic name for an area cell: ``lazooz/1/rides/<h3 hex>``."""
+def area_topic(cell: H3Cell, side: Side) -> str:
+    """Gossip topic of one side of an area cell: ``lazooz/1/rides/<h3 hex>/<side>``."""
     if cell_resolution(cell) != TOPIC_RESOLUTION:
         cell = H3Cell(h3i.cell_to_parent(cell, TOPIC_RESOLUTION))
-    return f"lazooz/1/rides/{h3.int_to_str(cell)}"
+    return f"{AREA_TOPIC_PREFIX}{h3.int_to_str(cell)}/{side}"
+
+
+def area_topics(cells: tuple[H3Cell, ...], side: Side) -> tuple[str, ...]:
+    """``area_topic`` of each of ``cells``, in their order."""
+    return tuple(area_topic(c, side) for c in cells)
+
+
+def topic_side(topic: str) -> Side | None:
+    """The side an area topic carries, or ``None`` if ``topic`` is not an area topic."""
+    if not topic.startswith(AREA_TOPIC_PREFIX):
+        return None
+    cell, _, side = topic[len(AREA_TOPIC_PREFIX) :].partition("/")
+    if side not in SIDES or not cell:
+        return None
+    return "offers" if side == "offers" else "requests"
 
 
 def area_cells_around(point: GeoPoint, rings: int = 1) -> tuple[H3Cell, ...]:
@@ -173,7 +195,12 @@ def area_cells_around(point: GeoPoint, rings: int = 1) -> tuple[H3Cell, ...]:
 
 
 def route_topics(route: Polyline) -> tuple[str, ...]:
-    """Topics an offer is published on: every area cell its route passes through.
+    """Topics an offer is published on: the offer topic of every cell of ``route_cells``."""
+    return area_topics(route_cells(route), "offers")
+
+
+def route_cells(route: Polyline) -> tuple[H3Cell, ...]:
+    """The area cells an offer is published in: every one its route passes through, sorted.
 
     The route is sampled every 2 km (SPEC §4.3); wherever two consecutive
     samples lie in different cells, the stretch between them is bisected down
@@ -188,7 +215,7 @@ def route_topics(route: Polyline) -> tuple[str, ...]:
     for a, b in itertools.pairwise(samples):
         if a[2] != b[2]:
             _cells_between(a, b, cells)
-    return tuple(sorted(area_topic(H3Cell(c)) for c in cells))
+    return tuple(H3Cell(c) for c in sorted(cells))
 
 
 #: Stretches of route shorter than this are not searched for further cells.

@@ -241,6 +241,7 @@ PARTITION_KEYS: Mapping[str, tuple[str, Reader]] = {
 }
 PEER_KEYS: Mapping[str, tuple[str, Reader]] = {
     "area_rings": ("area_rings", count),
+    "listen": ("listen", text),
     "request_resolution": ("request_resolution", positive),
     "republish_min": ("republish_ms", minutes),
     "republish_jitter_s": ("republish_jitter_ms", seconds),

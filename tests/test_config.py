@@ -97,6 +97,7 @@ heartbeat_s = 2
 republish_s = 120
 area_rings = 2
 request_resolution = 8
+listen = "needed"
 
 [app]
 tile_url = "https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png"
@@ -119,6 +120,7 @@ def test_every_key_of_a_file_is_read() -> None:
     assert (c.log.format, c.log.level, c.gossip.heartbeat_s) == ("json", "debug", 2)
     params = c.peer.params()
     assert (params.republish_ms, params.area_rings, params.request_resolution) == (120_000, 2, 8)
+    assert params.listen == "needed"
     assert c.net == cfg.NetworkConfig(
         relays=(f"/ip4/10.0.0.9/tcp/4001/p2p/{PEER_ID}",), relay_hop=True, redial=4, discovery="off"
     )
@@ -182,6 +184,7 @@ BAD = [
     ("[peer]\nrepublish_s = 5", "peer.republish_s=5", "must be 10..3600", 2),
     ("[peer]\nrequest_resolution = 12", "peer.request_resolution=12", "must be 5..9", 2),
     ("[peer]\narea_rings = -1", "peer.area_rings=-1", "must be 0..3", 2),
+    ('[peer]\nlisten = "some"', "peer.listen='some'", "must be one of 'all', 'needed'", 2),
     ('[log]\nlevel = "verbose"', "log.level='verbose'", "must be one of 'debug'", 2),
     ('[log]\nformat = "xml"', "log.format='xml'", "must be one of 'console', 'json'", 2),
     # off the Earth

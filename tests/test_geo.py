@@ -50,9 +50,18 @@ def test_numbers_that_are_not_h3_cells_are_recognised(value: int) -> None:
 
 def test_area_topic_of_a_fine_cell_is_the_topic_of_its_area() -> None:
     point = GeoPoint.from_degrees(32.0853, 34.7818)
-    topic = geo.area_topic(geo.cell_of(point, 7))
-    assert topic == geo.area_topic(geo.topic_cell(point))
-    assert topic == f"lazooz/1/rides/{h3.int_to_str(geo.topic_cell(point))}"
+    topic = geo.area_topic(geo.cell_of(point, 7), "offers")
+    assert topic == geo.area_topic(geo.topic_cell(point), "offers")
+    assert topic == f"lazooz/1/rides/{h3.int_to_str(geo.topic_cell(point))}/offers"
+
+
+def test_each_area_has_a_topic_per_side_and_the_side_is_read_back() -> None:
+    cell = geo.topic_cell(GeoPoint.from_degrees(32.0853, 34.7818))
+    offers, requests = geo.area_topic(cell, "offers"), geo.area_topic(cell, "requests")
+    assert requests == offers.removesuffix("offers") + "requests"
+    assert (geo.topic_side(offers), geo.topic_side(requests)) == ("offers", "requests")
+    for other in (offers.removesuffix("/offers"), offers + "/x", "lazooz/1/ledger", offers[:-1]):
+        assert geo.topic_side(other) is None, other
 
 
 def test_area_cells_around_a_point_are_its_area_and_the_ring_around() -> None:
@@ -66,49 +75,49 @@ def test_area_cells_around_a_point_are_its_area_and_the_ring_around() -> None:
 # -- topics (SPEC §4.3)
 
 
-def _cells_by_dense_sampling(route: Polyline, step_m: float = 5.0) -> set[str]:
-    """The oracle: area topics of points every ``step_m`` along the route."""
+def _cells_by_dense_sampling(route: Polyline, step_m: float = 5.0) -> set[H3Cell]:
+    """The oracle: area cells of points every ``step_m`` along the route."""
     topics = set()
     for (lon0, lat0), (lon1, lat1) in itertools.pairwise(route.lonlat_degrees()):
         _, _, d = GEOD.inv(lon0, lat0, lon1, lat1)
         n = int(d // step_m)
         points = [(lon0, lat0), (lon1, lat1), *(GEOD.npts(lon0, lat0, lon1, lat1, n) if n else [])]
         for lon, lat in points:
-            topics.add(geo.area_topic(H3Cell(h3i.latlng_to_cell(lat, lon, geo.TOPIC_RESOLUTION))))
+            topics.add(H3Cell(h3i.latlng_to_cell(lat, lon, geo.TOPIC_RESOLUTION)))
     return topics
 
 
-def test_route_inside_one_area_has_one_topic() -> None:
-    assert geo.route_topics(strategies.CITY_ROUTE) == (
-        geo.area_topic(geo.topic_cell(strategies.CITY_ROUTE.points()[0])),
+def test_route_inside_one_area_has_one_cell() -> None:
+    assert geo.route_cells(strategies.CITY_ROUTE) == (
+        geo.topic_cell(strategies.CITY_ROUTE.points()[0]),
     )
 
 
-def test_route_topics_include_a_corner_the_route_clips_for_under_2_km() -> None:
+def test_route_cells_include_a_corner_the_route_clips_for_under_2_km() -> None:
     # This 30 km route crosses area 852db0d3fffffff for about 150 m only, between
     # two 2 km samples: sampling alone missed it.
     route = Polyline.from_points(
         [GeoPoint(31_933_600, 34_369_900), GeoPoint(32_161_300, 34_541_500)]
     )
-    assert "lazooz/1/rides/852db0d3fffffff" in geo.route_topics(route)
-    assert set(geo.route_topics(route)) == _cells_by_dense_sampling(route)
+    assert h3.str_to_int("852db0d3fffffff") in geo.route_cells(route)
+    assert set(geo.route_cells(route)) == _cells_by_dense_sampling(route)
 
 
-def test_long_route_topics_cover_every_area_cell_it_crosses() -> None:
+def test_a_long_route_crosses_every_area_cell_it_passes() -> None:
     # Tel Aviv - Haifa - Nazareth - Tiberias: about 135 km through 10 areas.
     route = Polyline.from_degrees(
         [(32.0853, 34.7818), (32.7940, 34.9896), (32.6996, 35.3035), (32.7922, 35.5312)]
     )
-    topics = geo.route_topics(route)
-    assert set(topics) == _cells_by_dense_sampling(route)
-    assert len(topics) == 10
-    assert list(topics) == sorted(topics)
+    cells = geo.route_cells(route)
+    assert set(cells) == _cells_by_dense_sampling(route)
+    assert len(cells) == 10
+    assert list(cells) == sorted(cells)
 
 
 @settings(max_examples=25, deadline=None)
 @given(strategies.routes(max_vertices=8))
-def test_route_topics_equal_the_cells_found_by_dense_sampling(route: Polyline) -> None:
-    assert set(geo.route_topics(route)) == _cells_by_dense_sampling(route, step_m=10.0)
+def test_route_cells_equal_the_cells_found_by_dense_sampling(route: Polyline) -> None:
+    assert set(geo.route_cells(route)) == _cells_by_dense_sampling(route, step_m=10.0)
 
 
 # -- the local projection

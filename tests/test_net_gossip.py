@@ -10,7 +10,7 @@ from lazooz.net.testing import Recorder
 from protocol.errors import ConfigError
 from protocol.identity import Identity
 
-TOPIC = "lazooz/1/rides/85283473fffffff"
+TOPIC = "lazooz/1/rides/85283473fffffff/offers"
 CONFIG = NetConfig()
 
 

@@ -29,7 +29,7 @@ from tests.test_node_e2e import HOUR_MS, MINUTE_MS, offer_body, request_body
 from tests.test_peer_net import TEL_AVIV
 
 #: Reasons the daemon must count on the gossip channel, one message (at least) each.
-EXPECTED = ("decode", "oversized", "bad_signature", "expired", "replayed")
+EXPECTED = ("decode", "oversized", "bad_signature", "expired", "replayed", "unknown_kind")
 
 
 def hostile_messages() -> list[tuple[str, bytes]]:
@@ -54,6 +54,8 @@ def hostile_messages() -> list[tuple[str, bytes]]:
         ("expired", strategies.envelope_of(mallory, offer(now - 3 * HOUR_MS))),
         ("valid", valid),
         ("replay", valid),
+        # A request on the offer topic (SPEC §4.3): each side carries its one kind.
+        ("wrong side", strategies.envelope_of(mallory, strategies.request())),
     ]
 
 
@@ -100,7 +102,7 @@ def test_a_raw_peer_publishing_forged_and_malformed_gossip_is_rejected_and_count
     honest = swarm.add("honest", bootstrap=[target.addr()])
     honest.start()  # its imports overlap with the attack
 
-    topic = geo.area_topic(geo.topic_cell(TEL_AVIV))
+    topic = geo.area_topic(geo.topic_cell(TEL_AVIV), "offers")
     sent = trio.run(attack, swarm, target, topic)
     assert all(sent), sent
     counts = rejected(target)

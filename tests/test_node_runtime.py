@@ -148,7 +148,9 @@ async def test_consecutive_persists_are_one_batch_made_durable_before_the_next_a
 async def test_start_subscribes_the_home_area_and_the_ledger_and_sets_the_peer_timers() -> None:
     async with running() as (node, _, net):
         assert "lazooz/1/ledger" in net.subscribed
-        assert sum(t.startswith("lazooz/1/rides/") for t in net.subscribed) == 7  # home + 1 ring
+        rides = [t for t in net.subscribed if t.startswith("lazooz/1/rides/")]
+        # listen="all": both sides of home + 1 ring
+        assert sorted(t.rsplit("/", 1)[1] for t in rides) == ["offers"] * 7 + ["requests"] * 7
         assert ("sweep",) in node.timers and ("heads",) in node.timers
 
 

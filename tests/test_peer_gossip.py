@@ -22,7 +22,8 @@ from tests.strategies import ALICE, BOB, NOW_MS, offer, request
 from tests.test_peer_net import TEL_AVIV
 from tests.test_ride_flow import DROPOFF, PICKUP
 
-TOPIC = geo.area_topic(geo.topic_cell(TEL_AVIV))
+TOPIC = geo.area_topic(geo.topic_cell(TEL_AVIV), "offers")
+REQUESTS = geo.area_topic(geo.topic_cell(TEL_AVIV), "requests")
 
 
 def started_peer(seed: int = 9) -> Peer:
@@ -83,6 +84,14 @@ CASES: dict[str, tuple[str, Callable[[], bytes], str]] = {
         "unknown_kind",
     ),
     "a topic nobody reads": ("lazooz/1/other", lambda: seal(ALICE, offer()).raw, "wrong_topic"),
+    # Each side of an area carries its one kind (SPEC §4.3).
+    "an offer on a requests topic": (REQUESTS, lambda: seal(ALICE, offer()).raw, "unknown_kind"),
+    "a request on an offers topic": (TOPIC, lambda: seal(ALICE, request()).raw, "unknown_kind"),
+    "the one topic of an area before sides": (
+        TOPIC.removesuffix("/offers"),
+        lambda: seal(ALICE, offer()).raw,
+        "wrong_topic",
+    ),
 }
 
 
@@ -154,7 +163,7 @@ def test_the_book_is_bounded_and_drops_what_expires_first() -> None:
     lives = [50, 10, 30]
     for i, minutes in enumerate(lives):
         m = request(request_id=bytes([i]) * 16, expires_ms=NOW_MS + minutes * MINUTE_MS)
-        peer.gossip_received(TOPIC, seal(BOB, m).raw, NOW_MS)
+        peer.gossip_received(REQUESTS, seal(BOB, m).raw, NOW_MS)
     assert sorted(m.request_id[0] for _, m in peer.book().requests) == [0, 2]
 
 
@@ -181,7 +190,7 @@ def test_a_request_publishes_cells_only() -> None:
     from protocol.peer.actions import Publish
 
     (published,) = [a for a in actions if isinstance(a, Publish)]
-    assert published.topic == geo.area_topic(request().pickup_cell)
+    assert published.topic == geo.area_topic(request().pickup_cell, "requests")
     env = codec.decode_envelope(published.data)
     body = codec.decode_body(env.kind, env.body)
     assert dataclasses.asdict(body).keys() == dataclasses.asdict(request()).keys()
@@ -227,11 +236,11 @@ def test_a_republished_request_with_more_seats_than_the_offer_has_loses_its_cand
     )
     # The request's cells lie along CITY_ROUTE in its direction (north to south).
     north_south = request(pickup_cell=request().dropoff_cell, dropoff_cell=request().pickup_cell)
-    peer.gossip_received(TOPIC, seal(BOB, dataclasses.replace(north_south, seats=1)).raw, NOW_MS)
+    peer.gossip_received(REQUESTS, seal(BOB, dataclasses.replace(north_south, seats=1)).raw, NOW_MS)
     assert [m.request_id for m in peer.candidates(offer_id)] == [north_south.request_id]
     later = dataclasses.replace(north_south, seats=1, seq=1, created_ms=NOW_MS + MINUTE_MS)
-    peer.gossip_received(TOPIC, seal(BOB, later).raw, NOW_MS + MINUTE_MS)
+    peer.gossip_received(REQUESTS, seal(BOB, later).raw, NOW_MS + MINUTE_MS)
     assert [m.request_id for m in peer.candidates(offer_id)] == [north_south.request_id]
     more = dataclasses.replace(north_south, seats=3, seq=2, created_ms=NOW_MS + 2 * MINUTE_MS)
-    peer.gossip_received(TOPIC, seal(BOB, more).raw, NOW_MS + 2 * MINUTE_MS)
+    peer.gossip_received(REQUESTS, seal(BOB, more).raw, NOW_MS + 2 * MINUTE_MS)
     assert peer.candidates(offer_id) == []

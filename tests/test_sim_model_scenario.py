@@ -28,6 +28,8 @@ def test_every_shipped_scenario_loads() -> None:
     assert city.demand["riders"] >= 2_000 and city.demand["drivers"] >= 500
     assert city.duration_ms == 120 * 60_000
     assert city.peer.heads_ms == 60 * 60_000
+    # Members are phones: each hears only the side it needs (SPEC §4.3).
+    assert {load(p).peer.listen for p in SCENARIOS} == {"needed"}
 
 
 def test_units_defaults_and_nested_tables_are_read() -> None:
@@ -82,6 +84,8 @@ spam_kinds = ["garbage"]
             "network.partitions[0].end_min=3: must be after start_min",
         ),
         ("[peer]\nrequest_resolution = 12\n", "PeerParams.request_resolution=12"),
+        ('[peer]\nlisten = "some"\n', "PeerParams.listen='some': must be one of ['all', 'needed']"),
+        ("[peer]\nlisten = 1\n", "peer.listen=1: must be a non-empty string"),
         ('[adversaries]\nspam_kinds = ["bad"]\n', "adversaries.spam_kinds=['bad']"),
         ("[adversaries]\nrings = -1\n", "adversaries.rings=-1: must be a whole number"),
     ],

@@ -27,9 +27,7 @@ from protocol.peer.actions import (
     Persist,
     Publish,
     SetTimer,
-    Subscribe,
     TimerKey,
-    Unsubscribe,
 )
 from protocol.peer.book import Book
 from protocol.peer.matches import Matcher
@@ -76,8 +74,10 @@ class Core:
         )
         #: Remote input dropped, by channel and reason.
         self.rejected: Counter[tuple[str, str]] = Counter()
-        #: How many of the Peer's parts need each topic (home area, own offers, ...).
-        self.topics: Counter[str] = Counter()
+        #: The area cells around home (SPEC §4.3), and the topics subscribed to
+        #: (``listening.update`` keeps them to what the Peer needs now).
+        self.home_cells = geo.area_cells_around(home, params.area_rings)
+        self.topics: set[str] = set()
         #: When each timer the Peer set is due; a firing of another time is stale.
         self.timers: dict[TimerKey, int] = {}
         self.started = False
@@ -120,7 +120,7 @@ class Core:
         self.rejected[key] += 1
         return Notify(InputRejected(channel, error.reason, str(error), self.rejected[key]))
 
-    # -- timers and topics
+    # -- timers
 
     def set_timer(self, key: TimerKey, at_ms: int) -> SetTimer:
         self.timers[key] = at_ms
@@ -133,24 +133,6 @@ class Core:
             return False
         del self.timers[key]
         return True
-
-    def subscribe(self, topics: tuple[str, ...] | list[str]) -> list[Action]:
-        out: list[Action] = []
-        for topic in topics:
-            self.topics[topic] += 1
-            if self.topics[topic] == 1 and self.started:
-                out.append(Subscribe(topic))
-        return out
-
-    def unsubscribe(self, topics: tuple[str, ...] | list[str]) -> list[Action]:
-        out: list[Action] = []
-        for topic in topics:
-            self.topics[topic] -= 1
-            if self.topics[topic] <= 0:
-                del self.topics[topic]
-                if self.started:
-                    out.append(Unsubscribe(topic))
-        return out
 
     # -- the ledger
 

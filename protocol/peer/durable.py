@@ -84,14 +84,10 @@ def restore(core: Core, records: Iterable[Record]) -> None:
         with _loading(kind, key):
             offer = own_mod.load_offer(data)
         core.offers[offer.offer_id] = offer
-        if offer.status not in ("expired", "withdrawn"):
-            core.subscribe(offer.topics)
     for kind, key, data in by_kind["request"]:
         with _loading(kind, key):
             request = own_mod.load_request(data)
         core.requests[request.request_id] = request
-        if request.status not in ("expired", "withdrawn"):
-            core.subscribe([request.topic])
     for kind, key, data in by_kind["ride"]:
         with _loading(kind, key):
             ride = journal.load(data, core.params.handshake)

@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import cast
 
+from protocol import geo
 from protocol.codec import check_header, decode_body, decode_envelope
 from protocol.envelope import Signed
 from protocol.errors import RemoteError, describe
@@ -19,7 +20,7 @@ from protocol.identity import verify
 from protocol.ledger.chain import check_entry, open_entry
 from protocol.ledger.forks import Fork, open_fork
 from protocol.ledger.wire import LEDGER_TOPIC_KINDS, ForkProof, LogEntry, SyncHeads
-from protocol.messages import RideOffer, RideRequest
+from protocol.messages import Message, RideOffer, RideRequest
 from protocol.peer import sync as peer_sync
 from protocol.peer.actions import Action, Notify
 from protocol.peer.book import Booked, Key
@@ -30,7 +31,12 @@ from protocol.peer.sync import SyncState
 from protocol.ride.states import Role
 from protocol.validation import ValidationPolicy, check_size, open_gossip
 
-RIDES_TOPIC_PREFIX = "lazooz/1/rides/"
+RIDES_TOPIC_PREFIX = geo.AREA_TOPIC_PREFIX
+#: The one kind each side of an area carries (SPEC §4.3): any other is ``unknown_kind`` there.
+SIDE_KINDS: dict[geo.Side, dict[str, type[Message]]] = {
+    "offers": {RideOffer.KIND: RideOffer},
+    "requests": {RideRequest.KIND: RideRequest},
+}
 
 Opened = Signed[RideOffer] | Signed[RideRequest] | Signed[SyncHeads] | Signed[LogEntry] | Fork
 
@@ -69,7 +75,9 @@ class Validated:
 
 def open_message(core: Core, topic: str, data: bytes, now_ms: int) -> Opened:
     """The pipeline of ``topic``'s family; raises the ``RemoteError`` of the first failure."""
-    if topic.startswith(RIDES_TOPIC_PREFIX):
+    side = geo.topic_side(topic)
+    if side is not None:
+        _check_side(core, side, data)
         signed = open_gossip(
             data,
             now_ms=now_ms,
@@ -90,6 +98,25 @@ def open_message(core: Core, topic: str, data: bytes, now_ms: int) -> Opened:
             return _open_ledger(data, policy)
         return core.shared.run("ledger", policy, data, lambda: _open_ledger(data, policy))
     raise WrongTopic(describe("topic", topic, "not a lazooz/1 topic this peer reads"))
+
+
+def _check_side(core: Core, side: geo.Side, data: bytes) -> None:
+    """Steps 1-3 of the pipeline with the one kind ``side`` carries.
+
+    Before the signature and the replay window: a message of the other side
+    is dropped unverified, and does not take the place of the same bytes
+    arriving on their own topic.
+    """
+    policy = core.params.validation
+
+    def check() -> None:
+        check_size(data, policy)
+        check_header(decode_envelope(data, policy.decode_limits), SIDE_KINDS[side])
+
+    if core.shared is None:
+        check()
+    else:
+        core.shared.run(f"side:{side}", policy, data, check)
 
 
 def _open_ledger(data: bytes, policy: ValidationPolicy) -> Opened:

@@ -18,7 +18,7 @@ import shapely
 from protocol import geo
 from protocol.codec import decode_body, decode_envelope
 from protocol.errors import InvalidMessage, LazoozError, describe
-from protocol.fields import CostShare, GeoPoint, Polyline, TimeWindow
+from protocol.fields import CostShare, GeoPoint, H3Cell, Polyline, TimeWindow
 from protocol.identity import Identity
 from protocol.messages import RideOffer, RideRequest
 from protocol.peer.errors import BadCommand
@@ -37,7 +37,8 @@ class OwnOffer:
     offer: RideOffer
     raw: bytes
     full_route: Polyline
-    topics: tuple[str, ...]
+    #: The area cells the published route crosses (SPEC §4.3).
+    cells: tuple[H3Cell, ...]
     #: Seats the user offered; ``offer.seats`` is what is still free.
     base_seats: int
     #: Seats held by rides in progress, by ride id.
@@ -53,6 +54,16 @@ class OwnOffer:
     def free_seats(self) -> int:
         return self.base_seats - sum(self.taken.values())
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Where it is published: the offer topic of every cell its route crosses."""
+        return geo.area_topics(self.cells, "offers")
+
+    @property
+    def listens(self) -> tuple[str, ...]:
+        """What it needs to hear while open: requests in the same cells."""
+        return geo.area_topics(self.cells, "requests")
+
 
 @dataclass(slots=True)
 class OwnRequest:
@@ -62,7 +73,6 @@ class OwnRequest:
     raw: bytes
     pickup: GeoPoint
     dropoff: GeoPoint
-    topic: str
     status: Status = "open"
     next_publish_ms: int = 0
     #: The ride that booked this request, while one does.
@@ -71,6 +81,16 @@ class OwnRequest:
     @property
     def request_id(self) -> bytes:
         return self.request.request_id
+
+    @property
+    def topic(self) -> str:
+        """Where it is published: the request topic of its pickup's area."""
+        return geo.area_topic(self.request.pickup_cell, "requests")
+
+    @property
+    def listens(self) -> str:
+        """What it needs to hear while open: offers in its pickup's area."""
+        return geo.area_topic(self.request.pickup_cell, "offers")
 
 
 def new_offer(
@@ -122,7 +142,7 @@ def new_offer(
     )
     _check(offer, params)
     signed = seal(identity, offer)
-    return OwnOffer(offer, signed.raw, route, geo.route_topics(cut), seats)
+    return OwnOffer(offer, signed.raw, route, geo.route_cells(cut), seats)
 
 
 def new_request(
@@ -159,7 +179,7 @@ def new_request(
             describe("dropoff", (dropoff.lat_e6, dropoff.lon_e6), "is in the pickup's cell")
         )
     signed = seal(identity, request)
-    return OwnRequest(request, signed.raw, pickup, dropoff, geo.area_topic(request.pickup_cell))
+    return OwnRequest(request, signed.raw, pickup, dropoff)
 
 
 def republished_offer(identity: Identity, own: OwnOffer) -> None:
@@ -190,7 +210,7 @@ def load_offer(data: bytes) -> OwnOffer:
     offer = _open_own(raw, RideOffer)
     assert isinstance(offer, RideOffer)
     own = OwnOffer(
-        offer, raw, Polyline(full), geo.route_topics(offer.route), base_seats, status=status
+        offer, raw, Polyline(full), geo.route_cells(offer.route), base_seats, status=status
     )
     own.taken = {bytes(r): int(s) for r, s in taken}
     return own
@@ -212,7 +232,6 @@ def load_request(data: bytes) -> OwnRequest:
         raw,
         GeoPoint(plat, plon),
         GeoPoint(dlat, dlon),
-        geo.area_topic(request.pickup_cell),
         status=status,
         ride_id=ride_id or None,
     )

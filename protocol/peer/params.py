@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Literal, get_args
 
 from protocol.errors import ConfigError, describe
 from protocol.geo import REQUEST_RESOLUTION, PrivacyZone
@@ -46,6 +46,10 @@ class RidePolicy:
 #: (a phone): its own log and the logs of the members it rode with.
 LedgerMode = Literal["full", "own"]
 LEDGER_MODES: tuple[LedgerMode, ...] = ("full", "own")
+#: Which area topics a Peer hears (SPEC §4.3): ``all``, both sides of every home
+#: cell from start (an always-on peer that forwards for others); ``needed``, offers
+#: only while it has an open request and requests only while it has an open offer.
+Listen = Literal["all", "needed"]
 
 _ZONE = PrivacyZone()
 _CREDIT = CreditV1()
@@ -57,6 +61,8 @@ class PeerParams:
 
     #: Rings of res-5 area cells around home to subscribe to (SPEC §4.3).
     area_rings: int = 1
+    #: Which of the home area's topics to hear: ``all`` or ``needed`` (see ``Listen``).
+    listen: Listen = "all"
     #: Resolution of published request cells (SPEC §4.2).
     request_resolution: int = REQUEST_RESOLUTION
     #: Own offers and requests are republished this often (plus up to
@@ -91,6 +97,9 @@ class PeerParams:
     validation: ValidationPolicy = DEFAULT_VALIDATION
 
     def __post_init__(self) -> None:
+        if self.listen not in get_args(Listen):
+            rule = f"must be one of {list(get_args(Listen))}"
+            raise ConfigError(describe("PeerParams.listen", self.listen, rule))
         for f in fields(self):
             value = getattr(self, f.name)
             if type(value) is int and value < (0 if f.name in _MAY_BE_ZERO else 1):

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import final
 
-from protocol import geo
 from protocol.errors import describe
 from protocol.fields import CostShare, GeoPoint, Polyline, PublicKey, TimeWindow
 from protocol.identity import Identity
@@ -21,10 +20,10 @@ from protocol.ledger.book import Ledger
 from protocol.ledger.credit import CreditLine, explain
 from protocol.ledger.reputation import Reputation
 from protocol.messages import RideOffer, RideRequest
-from protocol.peer import durable, gossip, publishing, ratings, rides
+from protocol.peer import durable, gossip, listening, publishing, ratings, rides
 from protocol.peer import sync as peer_sync
 from protocol.peer.actions import Action, Channel, Persist, Subscribe, TimerKey
-from protocol.peer.core import LEDGER_TOPIC, Core
+from protocol.peer.core import Core
 from protocol.peer.durable import Record
 from protocol.peer.errors import BadCommand
 from protocol.peer.events import Event, GossipReceived, PeerConnected, StreamReceived, TimerFired
@@ -87,15 +86,15 @@ class Peer:
     # -- inputs from the network and the clock
 
     def start(self, now_ms: int) -> list[Action]:
-        """Join the home area's topics and the ledger topic; start the periodic timers."""
+        """Join the topics the Peer needs (``listening``: with ``listen="all"`` both
+        sides of every home cell, and those its stored open items need), and the
+        ledger topic; start the periodic timers."""
         core = self._core
         if core.started:
             raise BadCommand(describe("Peer", core.identity.member_id, "already started"))
-        home = geo.area_cells_around(core.home, core.params.area_rings)
-        core.subscribe([geo.area_topic(cell) for cell in home])
-        core.subscribe([LEDGER_TOPIC])
+        listening.update(core)
         core.started = True
-        out: list[Action] = [Subscribe(topic) for topic in core.topics]
+        out: list[Action] = [Subscribe(topic) for topic in sorted(core.topics)]
         out.append(core.set_timer(SWEEP_TIMER, now_ms + core.params.sweep_ms))
         jitter = core.rng.randint(0, core.params.heads_ms)
         out.append(core.set_timer(peer_sync.HEADS_TIMER, now_ms + jitter))

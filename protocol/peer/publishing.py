@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from protocol.errors import describe
+from protocol.peer import listening
 from protocol.peer import own as own_mod
 from protocol.peer.actions import Action, CancelTimer, Notify, Persist, Publish
 from protocol.peer.core import Core
@@ -21,7 +22,7 @@ def add_offer(core: Core, now_ms: int, **terms: Any) -> tuple[bytes, list[Action
     """Make, sign and publish an offer; it is republished until it expires."""
     own = own_mod.new_offer(core.identity, core.rng, core.params, now_ms=now_ms, **terms)
     core.offers[own.offer_id] = own
-    out = [*core.subscribe(own.topics), *_publish_offer(core, own, now_ms)]
+    out = [*listening.update(core), *_publish_offer(core, own, now_ms)]
     found = core.matcher.offer_added(own, core.book.requests)
     if found:
         out.append(Notify(CandidatesFound(Role.DRIVER, own.offer_id, tuple(found))))
@@ -32,7 +33,7 @@ def add_request(core: Core, now_ms: int, **terms: Any) -> tuple[bytes, list[Acti
     """Make, sign and publish a request; it is republished until booked or expired."""
     own = own_mod.new_request(core.identity, core.rng, core.params, now_ms=now_ms, **terms)
     core.requests[own.request_id] = own
-    out = [*core.subscribe([own.topic]), *_publish_request(core, own, now_ms)]
+    out = [*listening.update(core), *_publish_request(core, own, now_ms)]
     found = core.matcher.request_added(own, core.book.offers)
     if found:
         out.append(Notify(CandidatesFound(Role.RIDER, own.request_id, tuple(found))))
@@ -69,9 +70,8 @@ def close(core: Core, kind: Kind, own_id: bytes, why: Why) -> list[Action]:
         out.append(CancelTimer((kind, own_id)))
         core.timers.pop((kind, own_id), None)
         core.matcher.forget_own(own_id)
-        topics = item.topics if isinstance(item, OwnOffer) else (item.topic,)
-        out += core.unsubscribe(topics)
-    return out
+    # Closed, even as booked, it needs nothing heard until it reopens.
+    return [*out, *listening.update(core)]
 
 
 def reopen(core: Core, kind: Kind, own_id: bytes, now_ms: int) -> list[Action]:
@@ -83,11 +83,12 @@ def reopen(core: Core, kind: Kind, own_id: bytes, now_ms: int) -> list[Action]:
     if now_ms >= expires_ms:
         return close(core, kind, own_id, "expired")
     item.status = "open"
+    out = listening.update(core)
     if isinstance(item, OwnOffer):
         own_mod.republished_offer(core.identity, item)
-        return _publish_offer(core, item, now_ms)
+        return [*out, *_publish_offer(core, item, now_ms)]
     own_mod.republished_request(core.identity, item)
-    return _publish_request(core, item, now_ms)
+    return [*out, *_publish_request(core, item, now_ms)]
 
 
 def seats_changed(core: Core, offer_id: bytes, now_ms: int) -> list[Action]:

@@ -98,8 +98,11 @@ class Spammer(Member):
         self.rng = derive_rng(seed, "spam")
         self.log = SpamLog(name, {k: 0 for k in policy.kinds})
         self.captured: list[tuple[str, bytes]] = []
-        self.topic = geo.area_topic(geo.topic_cell(home))
+        # Garbage goes to both sides of the home area in turn: offers reach
+        # riders, requests reach drivers, and both must drop it.
+        self.topics = tuple(geo.area_topic(geo.topic_cell(home), side) for side in geo.SIDES)
         self._turn = 0
+        self._garbage = 0
 
     def begin(self, _: Any = None) -> None:
         self.join()
@@ -121,7 +124,9 @@ class Spammer(Member):
         if kind == "flood":
             self._flood()
         elif kind == "garbage":
-            net.publish(host, self.topic, self.rng.randbytes(self.rng.randint(16, 400)))
+            topic = self.topics[self._garbage % len(self.topics)]
+            self._garbage += 1
+            net.publish(host, topic, self.rng.randbytes(self.rng.randint(16, 400)))
         elif kind == "forged":
             topic, data = self.rng.choice(self.captured)
             at = len(data) - 1 - self.rng.randrange(64)  # inside the trailing signature
