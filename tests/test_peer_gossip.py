@@ -32,6 +32,20 @@ def started_peer(seed: int = 9) -> Peer:
     return peer
 
 
+def northward_request(peer: Peer, seats: int = 1) -> bytes:
+    """An own request along CITY_ROUTE, which runs north (so the ride does too)."""
+    request_id, _ = peer.request(
+        pickup=DROPOFF,
+        dropoff=PICKUP,
+        window=request().window,
+        seats=seats,
+        max_walk_m=600,
+        expires_ms=NOW_MS + 3 * 3_600_000,
+        now_ms=NOW_MS,
+    )
+    return request_id
+
+
 def rejections(actions: list[Action]) -> list[InputRejected]:
     return [
         a.event for a in actions if isinstance(a, Notify) and isinstance(a.event, InputRejected)
@@ -126,16 +140,7 @@ def test_one_offer_id_of_two_authors_are_two_offers() -> None:
 
 def test_the_book_forgets_what_expired_and_its_candidates_go_with_it() -> None:
     peer = started_peer()
-    # CITY_ROUTE runs north, so the ride does too.
-    request_id, _ = peer.request(
-        pickup=DROPOFF,
-        dropoff=PICKUP,
-        window=request().window,
-        seats=1,
-        max_walk_m=600,
-        expires_ms=NOW_MS + 3 * 3_600_000,
-        now_ms=NOW_MS,
-    )
+    request_id = northward_request(peer)
     short = offer(expires_ms=NOW_MS + 30 * MINUTE_MS)
     actions = peer.gossip_received(TOPIC, seal(ALICE, short).raw, NOW_MS)
     found = [
@@ -199,15 +204,7 @@ def test_a_request_publishes_cells_only() -> None:
 
 def test_a_republished_offer_keeps_its_candidate_and_one_with_too_few_seats_loses_it() -> None:
     peer = started_peer()
-    request_id, _ = peer.request(
-        pickup=DROPOFF,
-        dropoff=PICKUP,
-        window=request().window,
-        seats=2,
-        max_walk_m=600,
-        expires_ms=NOW_MS + 3 * 3_600_000,
-        now_ms=NOW_MS,
-    )
+    request_id = northward_request(peer, seats=2)
     peer.gossip_received(TOPIC, seal(ALICE, offer(seats=3)).raw, NOW_MS)
     assert [m.offer_id for m in peer.candidates(request_id)] == [offer().offer_id]
     # Republished: new seq and times, same everything matching reads.
