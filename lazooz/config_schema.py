@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from protocol.fields import GeoPoint
-from protocol.peer.params import SECOND_MS, Listen, PeerParams
+from protocol.peer.params import SECOND_MS, LedgerMode, Listen, PeerParams
 
 LogFormat = Literal["console", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -109,11 +109,15 @@ class PeerConfig:
     #: ``all``: hear both sides of every home cell and forward them for others (a
     #: daemon is always on); ``needed``: only the side open offers and requests need.
     listen: Listen = "all"
+    #: ``full``: hold every log heard of (a daemon other members sync from, the
+    #: reference for balances); ``own``: a light member's logs only (docs/ledger.md §10.6).
+    ledger: LedgerMode = "full"
 
     def params(self) -> PeerParams:
         return PeerParams(
             area_rings=self.area_rings,
             listen=self.listen,
+            ledger=self.ledger,
             request_resolution=self.request_resolution,
             republish_ms=self.republish_s * SECOND_MS,
         )

@@ -98,6 +98,7 @@ republish_s = 120
 area_rings = 2
 request_resolution = 8
 listen = "needed"
+ledger = "own"
 
 [app]
 tile_url = "https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png"
@@ -121,6 +122,7 @@ def test_every_key_of_a_file_is_read() -> None:
     params = c.peer.params()
     assert (params.republish_ms, params.area_rings, params.request_resolution) == (120_000, 2, 8)
     assert params.listen == "needed"
+    assert params.ledger == "own"
     assert c.net == cfg.NetworkConfig(
         relays=(f"/ip4/10.0.0.9/tcp/4001/p2p/{PEER_ID}",), relay_hop=True, redial=4, discovery="off"
     )

@@ -20,6 +20,7 @@ from protocol.ledger.wire import LogEntry
 from protocol.peer.actions import Persist
 from protocol.peer.core import entry_key
 from protocol.peer.durable import Record
+from protocol.peer.params import PeerParams
 from tests.strategies import ALICE, BOB
 from tests.test_ledger_fixtures import Members
 from tests.test_peer_net import TEL_AVIV
@@ -87,12 +88,24 @@ def test_a_batch_reads_back_as_the_records_a_peer_takes(path: Path) -> None:
         assert store.load() == records(batch)
         assert store.counts() == {
             "entry": 4,
+            "follow": 0,
             "fork": 0,
             "offer": 1,
             "request": 1,
             "ride": 1,
             "peer": 0,
         }
+
+
+def test_a_light_node_follows_the_same_authors_after_a_restart(path: Path) -> None:
+    light = PeerParams(ledger="own")
+    with Store.open(path) as store:
+        # What a light Peer writes when it starts following someone (docs/ledger.md §10.6).
+        store.apply([Persist("follow", BOB.public_key, b"")])
+    with Store.open(path) as store:
+        assert store.counts()["follow"] == 1
+        peer = store.restore_peer(ALICE, TEL_AVIV, random.Random(1), light)
+    assert peer.follows() == frozenset({ALICE.public_key, BOB.public_key})
 
 
 def test_log_entries_are_kept_by_author_seq_and_id(store: Store) -> None:

@@ -18,7 +18,7 @@ from protocol.peer.actions import PersistKind
 from protocol.peer.core import entry_key
 
 #: Kinds kept as opaque ``(kind, key) -> data`` records; ``entry`` has its own table.
-OPAQUE_KINDS: tuple[PersistKind, ...] = ("fork", "offer", "request", "ride")
+OPAQUE_KINDS: tuple[PersistKind, ...] = ("follow", "fork", "offer", "request", "ride")
 AUTHOR_BYTES = 32
 _ENTRY_KEY_BYTES = AUTHOR_BYTES + 8
 _MAX_SEQ = 2**63 - 1  # SQLite integers are signed 64-bit
