@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import signal
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -637,6 +638,10 @@ def watch(data_dir: DataDir = None, as_json: AsJson = False) -> None:
     """Follow your node's notifications live, one line each, until Ctrl-C."""
     from lazooz.node.notify_text import describe, needs_ride
 
+    # Ctrl-C is how this ends, as for the daemon and the demo, which take their
+    # signals themselves: a shell starts background jobs with SIGINT ignored, and
+    # Python then never raises KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     out, err = Console(highlight=False), Console(stderr=True, highlight=False)
     try:
         client = Client.of(_data_dir(data_dir))
