@@ -18,6 +18,7 @@ from lazooz.control.handle import NodeHandle
 from lazooz.node import Node, NodeLimits, NodeStopped, OutboxLimits, WallClock
 from lazooz.node.handle import DaemonHandle
 from lazooz.node.metrics import NodeMetrics, serve
+from lazooz.node.outbox import Sender
 from lazooz.node.timers import Timers
 from protocol.errors import ConfigError
 from protocol.fields import PublicKey
@@ -101,6 +102,17 @@ async def running(
         node.stop()
 
 
+async def settle(condition: object, rounds: int = 5_000) -> None:
+    """``until`` for a frozen ``MockClock`` (its ``fail_after`` would never fire):
+    wait until ``condition()`` holds, at most ``rounds`` times all tasks blocked."""
+    assert callable(condition)
+    for _ in range(rounds):
+        if condition():
+            return
+        await trio.testing.wait_all_tasks_blocked(cushion=0.001)
+    raise AssertionError(f"still false after {rounds} rounds: {condition}")
+
+
 async def until(condition: object, timeout_s: float = 5.0) -> None:
     """Wait until ``condition()`` holds, checking each time every task is blocked.
 
@@ -155,11 +167,13 @@ async def test_start_subscribes_the_home_area_and_the_ledger_and_sets_the_peer_t
 
 
 @pytest.mark.trio
-async def test_a_peer_timer_fires_and_is_set_again(autojump_clock: trio.testing.MockClock) -> None:
+async def test_a_peer_timer_fires_and_is_set_again(mock_clock: trio.testing.MockClock) -> None:
     async with running() as (node, _, _):
         first = node.timers.at_ms(("sweep",))
         assert first is not None
-        await trio.sleep(61)  # virtual time (autojump_clock): past the sweep period
+        # To the sweep deadline, a sweep period after start (WallClock wakes 1 ms late).
+        mock_clock.jump(MINUTE_MS / 1000 + 0.001)
+        await settle(lambda: node.timers.at_ms(("sweep",)) != first)
         again = node.timers.at_ms(("sweep",))
         assert again is not None  # fired, and re-armed a sweep period after it fired
         assert first + MINUTE_MS <= again <= first + MINUTE_MS + 5
@@ -170,7 +184,7 @@ async def test_a_peer_timer_fires_and_is_set_again(autojump_clock: trio.testing.
 
 @pytest.mark.trio
 async def test_timers_fire_once_in_deadline_order_replaced_and_cancelled_ones_not(
-    autojump_clock: trio.testing.MockClock,
+    mock_clock: trio.testing.MockClock,
 ) -> None:
     clock = WallClock(epoch_ms=1_000_000)
     timers = Timers(clock)
@@ -186,9 +200,13 @@ async def test_timers_fire_once_in_deadline_order_replaced_and_cancelled_ones_no
         timers.set(("c",), 1_002_000)
         timers.set(("a",), 1_003_000)  # replaces a at 1_005_000
         timers.cancel(("c",))
-        await trio.sleep(2.5)  # virtual time (autojump_clock), as below
+        mock_clock.jump(2.5)
+        await settle(lambda: len(fired) == 1)
         timers.set(("d",), 1_000_000)  # already due: fires at once
-        await trio.sleep(10)
+        await settle(lambda: len(fired) == 2)
+        mock_clock.jump(10)
+        await settle(lambda: len(fired) == 3)
+        await trio.testing.wait_all_tasks_blocked()  # and nothing more fires
         nursery.cancel_scope.cancel()
     assert [key for key, _ in fired] == [("b",), ("d",), ("a",)]
     due: dict[TimerKey, int] = {("a",): 1_003_000, ("b",): 1_001_000, ("d",): 1_000_000}
@@ -245,17 +263,23 @@ async def test_a_slow_member_stalls_no_other_and_a_full_queue_drops_and_counts()
 
 @pytest.mark.trio
 async def test_a_member_idle_long_enough_loses_its_task_and_a_later_frame_starts_one(
-    autojump_clock: trio.testing.MockClock,
+    mock_clock: trio.testing.MockClock,
 ) -> None:
-    limits = NodeLimits(outbox=OutboxLimits(send_idle_s=1.0))
-    async with running(limits=limits) as (node, _, net):
-        await node.command(lambda p, now: [Send(BOB, "ride", b"1")])
-        await trio.sleep(0.5)  # virtual time (autojump_clock), as below
-        assert node.metrics.value("lazooz_messages_out_total", {"channel": "ride"}) == 1
-        await trio.sleep(5)  # past send_idle_s: Bob's task has ended by now
-        await node.command(lambda p, now: [Send(BOB, "ride", b"2"), Send(BOB, "ride", b"3")])
-        await until(lambda: len(net.sent) == 3)
+    net, sent = FakeNet(), list[str]()
+    async with trio.open_nursery() as nursery:
+        limits = OutboxLimits(send_idle_s=1.0)
+        sender = Sender(net, nursery, limits, lambda what, why: None, sent.append)
+        sender.put(BOB, "ride", b"1")
+        await settle(lambda: sent == ["ride"])
+        assert sender.destinations() == 1  # Bob's task waits for more
+        mock_clock.jump(5)  # past send_idle_s
+        await settle(lambda: sender.destinations() == 0)
+        sender.put(BOB, "ride", b"2")
+        sender.put(BOB, "ride", b"3")
+        await settle(lambda: len(net.sent) == 3)
+        assert sender.destinations() == 1  # a new task for Bob
         assert [d for _, _, d, _ in net.sent] == [b"1", b"2", b"3"]
+        nursery.cancel_scope.cancel()
 
 
 @pytest.mark.trio

@@ -91,6 +91,10 @@ class _Queues(Generic[K, T]):
             return False
         return True
 
+    def keys(self) -> int:
+        """Keys with a task now: one per key until its queue stays empty ``idle_s``."""
+        return len(self._queues)
+
     def pending(self) -> int:
         """Items queued or being delivered, all keys."""
         return self._busy + sum(q.statistics().current_buffer_used for q in self._queues.values())
@@ -198,6 +202,10 @@ class Sender:
 
     def pending(self) -> int:
         return self._queues.pending()
+
+    def destinations(self) -> int:
+        """Members with a sender task now (an idle one ends after ``send_idle_s``)."""
+        return self._queues.keys()
 
     async def wait_sent(self) -> None:
         """Return once every queued frame went out (or was given up)."""
