@@ -12,6 +12,7 @@ returned; a rejection raises the ``RemoteError`` subclass of its step.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -129,8 +130,12 @@ def open_gossip(
     replay: ReplayWindow,
     policy: ValidationPolicy = DEFAULT_POLICY,
     shared: SharedOpening | None = None,
+    kinds: Mapping[str, type[Message]] = KINDS,
 ) -> Signed[GossipMessage]:
     """Run all seven steps on raw gossip bytes; return the verified message.
+
+    ``kinds`` are those the topic carries (an area side carries one, SPEC §4.3);
+    any other is refused at step 3, before the signature and the replay window.
 
     ``replay`` must remember ids at least as long as freshness accepts their
     messages, or a replay slips through the gap: ``ConfigError`` otherwise.
@@ -147,12 +152,15 @@ def open_gossip(
             )
         )
     if shared is None:
-        opened = open_signed(data, KINDS, policy.decode_limits)
+        opened = open_signed(data, kinds, policy.decode_limits)
         semantics: tuple[type[RemoteError], str] | None = None
     else:
         # One lookup for both pure parts; the semantic verdict is raised in its
         # place, after the checks that depend on this Peer.
-        opened, semantics = shared.run("gossip", policy, data, lambda: _open_judged(data, policy))
+        step = "gossip " + " ".join(kinds)
+        opened, semantics = shared.run(
+            step, policy, data, lambda: _open_judged(data, policy, kinds)
+        )
     message = opened.message
     assert isinstance(message, (RideOffer, RideRequest))
     check_freshness(message, now_ms, policy)
@@ -166,13 +174,13 @@ def open_gossip(
 
 
 def _open_judged(
-    data: bytes, policy: ValidationPolicy
+    data: bytes, policy: ValidationPolicy, kinds: Mapping[str, type[Message]]
 ) -> tuple[Signed[Message], tuple[type[RemoteError], str] | None]:
     """Steps 1-4, and step 7's verdict kept as its error's type and text rather than
     raised: it must come after steps 5 and 6, which depend on the Peer."""
-    opened = open_signed(data, KINDS, policy.decode_limits)
+    opened = open_signed(data, kinds, policy.decode_limits)
     message = opened.message
-    assert isinstance(message, (RideOffer, RideRequest))  # KINDS holds only these
+    assert isinstance(message, (RideOffer, RideRequest))  # gossip kinds are only these
     try:
         check_semantics(message, policy)
     except RemoteError as exc:

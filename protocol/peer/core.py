@@ -213,9 +213,9 @@ class Core:
         return r.ride_id in self._own_rides
 
 
-def names(entry: Signed[LogEntry], member: PublicKey) -> bool:
+def names(entry: LogEntry, member: PublicKey) -> bool:
     """Is ``entry`` a receipt half of a ride ``member`` drove or rode in?"""
-    half = entry.message.payload
+    half = entry.payload
     return isinstance(half, ReceiptHalf) and member in (half.receipt.driver, half.receipt.rider)
 
 

@@ -77,13 +77,13 @@ def open_message(core: Core, topic: str, data: bytes, now_ms: int) -> Opened:
     """The pipeline of ``topic``'s family; raises the ``RemoteError`` of the first failure."""
     side = geo.topic_side(topic)
     if side is not None:
-        _check_side(core, side, data)
         signed = open_gossip(
             data,
             now_ms=now_ms,
             replay=core.replay,
             policy=core.params.validation,
             shared=core.shared,
+            kinds=SIDE_KINDS[side],
         )
         narrowed = _narrow(signed)
         if signed.author != core.me:
@@ -98,25 +98,6 @@ def open_message(core: Core, topic: str, data: bytes, now_ms: int) -> Opened:
             return _open_ledger(data, policy)
         return core.shared.run("ledger", policy, data, lambda: _open_ledger(data, policy))
     raise WrongTopic(describe("topic", topic, "not a lazooz/1 topic this peer reads"))
-
-
-def _check_side(core: Core, side: geo.Side, data: bytes) -> None:
-    """Steps 1-3 of the pipeline with the one kind ``side`` carries.
-
-    Before the signature and the replay window: a message of the other side
-    is dropped unverified, and does not take the place of the same bytes
-    arriving on their own topic.
-    """
-    policy = core.params.validation
-
-    def check() -> None:
-        check_size(data, policy)
-        check_header(decode_envelope(data, policy.decode_limits), SIDE_KINDS[side])
-
-    if core.shared is None:
-        check()
-    else:
-        core.shared.run(f"side:{side}", policy, data, check)
 
 
 def _open_ledger(data: bytes, policy: ValidationPolicy) -> Opened:

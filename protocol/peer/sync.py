@@ -191,7 +191,7 @@ def entry_heard(core: Core, state: SyncState, entry: Signed[LogEntry], now_ms: i
     A light Peer drops an entry of an author it does not follow, unless the entry
     is a receipt half naming it: then it follows the author."""
     if not core.follows_author(entry.author):
-        if not names(entry, core.me):
+        if not names(entry.message, core.me):
             return []
         # Asked for below like any gap, if the entry does not chain yet.
         follow = core.follow(entry.author, fetch=False)
@@ -375,12 +375,7 @@ def _admit(
                 continue
             author = env.author
         read.append((author, item))
-        half = entry.payload
-        if (
-            author not in core.follows
-            and isinstance(half, ReceiptHalf)
-            and core.me in (half.receipt.driver, half.receipt.rider)
-        ):
+        if author not in core.follows and names(entry, core.me):
             try:
                 opened = item if not isinstance(item, bytes) else open_entry(item)
             except RemoteError:
