@@ -39,7 +39,7 @@ from lazooz.config_schema import (
 from lazooz.config_table import Table
 from lazooz.node.notify_command import BadTemplate, Template
 from lazooz.node.notify_text import EVENTS
-from protocol.peer.params import LEDGER_MODES, LedgerMode, Listen
+from protocol.peer.params import LedgerMode, Listen
 from protocol.validation import DEFAULT_POLICY
 
 
@@ -121,7 +121,7 @@ def peer(t: Table, default: PeerConfig) -> PeerConfig:
         republish_s=t.integer("republish_s", default.republish_s, 10, 3_600),
         area_rings=t.integer("area_rings", default.area_rings, 0, 3),
         listen=cast(Listen, t.choice("listen", default.listen, get_args(Listen))),
-        ledger=cast(LedgerMode, t.choice("ledger", default.ledger, LEDGER_MODES)),
+        ledger=cast(LedgerMode, t.choice("ledger", default.ledger, get_args(LedgerMode))),
         request_resolution=t.integer(
             "request_resolution",
             default.request_resolution,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from protocol.errors import ConfigError, describe
-from protocol.peer.params import LEDGER_MODES, PeerParams, RidePolicy
+from protocol.peer.params import PeerParams, RidePolicy
 from sim.agents.adversaries import SPAM_KINDS, CollusionPolicy, SpamPolicy
 from sim.agents.policy import DriverPolicy, RiderPolicy
 from sim.hosts import Churn, NetParams, Partition
@@ -173,12 +173,6 @@ def _section(
     return out
 
 
-def _ledger(key: str, raw: object) -> str:
-    if raw not in LEDGER_MODES:
-        raise ScenarioError(describe(key, raw, f"must be one of {', '.join(LEDGER_MODES)}"))
-    return str(raw)
-
-
 def _kinds(key: str, raw: object) -> tuple[str, ...]:
     if not isinstance(raw, list) or not raw or any(k not in SPAM_KINDS for k in raw):
         raise ScenarioError(describe(key, raw, f"must be a list of {', '.join(SPAM_KINDS)}"))
@@ -250,7 +244,8 @@ PEER_KEYS: Mapping[str, tuple[str, Reader]] = {
     "sweep_min": ("sweep_ms", minutes),
     "max_rides": ("max_rides", positive),
     # "full": every log heard of; "own": a light member (a phone), SPEC §10.6.
-    "ledger": ("ledger", _ledger),
+    # PeerParams checks the value, as it does listen's.
+    "ledger": ("ledger", text),
 }
 ADVERSARY_KEYS: Mapping[str, tuple[str, Reader]] = {
     "spammers": ("spammers", count),

@@ -45,7 +45,6 @@ class RidePolicy:
 #: hears of (a node daemon, the reference for every balance); ``own`` a light member's
 #: (a phone): its own log and the logs of the members it rode with.
 LedgerMode = Literal["full", "own"]
-LEDGER_MODES: tuple[LedgerMode, ...] = ("full", "own")
 #: Which area topics a Peer hears (SPEC §4.3): ``all``, both sides of every home
 #: cell from start (an always-on peer that forwards for others); ``needed``, offers
 #: only while it has an open request and requests only while it has an open offer.
@@ -97,16 +96,14 @@ class PeerParams:
     validation: ValidationPolicy = DEFAULT_VALIDATION
 
     def __post_init__(self) -> None:
-        if self.listen not in get_args(Listen):
-            rule = f"must be one of {list(get_args(Listen))}"
-            raise ConfigError(describe("PeerParams.listen", self.listen, rule))
+        for name, choices in _CHOICES.items():
+            if getattr(self, name) not in choices:
+                rule = f"must be one of {list(choices)}"
+                raise ConfigError(describe(f"PeerParams.{name}", getattr(self, name), rule))
         for f in fields(self):
             value = getattr(self, f.name)
             if type(value) is int and value < (0 if f.name in _MAY_BE_ZERO else 1):
                 raise ConfigError(describe(f"PeerParams.{f.name}", value, "must be positive"))
-        if self.ledger not in LEDGER_MODES:
-            rule = f"must be one of {list(LEDGER_MODES)}"
-            raise ConfigError(describe("PeerParams.ledger", self.ledger, rule))
         ttl_ms, most_ms = self.rides.proposal_ttl_ms, self.handshake.max_proposal_ttl_ms
         if not 0 < ttl_ms <= most_ms:
             raise ConfigError(
@@ -127,4 +124,6 @@ class PeerParams:
             )
 
 
+#: The fields that take one of a few words, and those words.
+_CHOICES: dict[str, tuple[str, ...]] = {"listen": get_args(Listen), "ledger": get_args(LedgerMode)}
 _MAY_BE_ZERO = frozenset({"area_rings", "republish_jitter_ms"})
