@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from protocol.errors import ConfigError, describe
-from protocol.peer.params import PeerParams, RidePolicy
+from protocol.peer.params import LedgerMode, PeerParams, RidePolicy
 from sim.agents.adversaries import SPAM_KINDS, CollusionPolicy, SpamPolicy
 from sim.agents.policy import DriverPolicy, RiderPolicy
 from sim.hosts import Churn, NetParams, Partition
@@ -173,6 +173,13 @@ def _section(
     return out
 
 
+def _ledger(key: str, raw: object) -> str:
+    modes = get_args(LedgerMode)
+    if raw not in modes:
+        raise ScenarioError(describe(key, raw, f"must be one of {', '.join(modes)}"))
+    return str(raw)
+
+
 def _kinds(key: str, raw: object) -> tuple[str, ...]:
     if not isinstance(raw, list) or not raw or any(k not in SPAM_KINDS for k in raw):
         raise ScenarioError(describe(key, raw, f"must be a list of {', '.join(SPAM_KINDS)}"))
@@ -244,8 +251,7 @@ PEER_KEYS: Mapping[str, tuple[str, Reader]] = {
     "sweep_min": ("sweep_ms", minutes),
     "max_rides": ("max_rides", positive),
     # "full": every log heard of; "own": a light member (a phone), SPEC §10.6.
-    # PeerParams checks the value, as it does listen's.
-    "ledger": ("ledger", text),
+    "ledger": ("ledger", _ledger),
 }
 ADVERSARY_KEYS: Mapping[str, tuple[str, Reader]] = {
     "spammers": ("spammers", count),

@@ -86,7 +86,6 @@ spam_kinds = ["garbage"]
         ("[peer]\nrequest_resolution = 12\n", "PeerParams.request_resolution=12"),
         ('[peer]\nlisten = "some"\n', "PeerParams.listen='some': must be one of ['all', 'needed']"),
         ("[peer]\nlisten = 1\n", "peer.listen=1: must be a non-empty string"),
-        ('[peer]\nledger = "half"\n', "PeerParams.ledger='half': must be one of ['full', 'own']"),
         ('[adversaries]\nspam_kinds = ["bad"]\n', "adversaries.spam_kinds=['bad']"),
         ("[adversaries]\nrings = -1\n", "adversaries.rings=-1: must be a whole number"),
     ],
